@@ -1,0 +1,2 @@
+//! interp-example (in construction)
+pub mod lua;

@@ -1,0 +1,1 @@
+//! Lua 5.4 subset (in construction)

@@ -1,0 +1,1 @@
+//! meta-tracer (in construction)

@@ -1,0 +1,1 @@
+//! stm-core (in construction)
