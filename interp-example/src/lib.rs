@@ -1,2 +1,3 @@
-//! interp-example (in construction)
+//! Example interpreters built on meta-tracer.
+pub mod cli;
 pub mod lua;

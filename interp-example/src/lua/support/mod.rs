@@ -1,0 +1,3 @@
+//! Pure helper algorithms for the Lua standard library (patterns, number
+//! formatting and parsing, random numbers, sorting, dates). They know nothing
+//! about the VM's value representation.
