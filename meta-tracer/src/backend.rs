@@ -1,0 +1,389 @@
+//! The backend model: the interface between the optimizer and a code
+//! generator, plus [`IrInterpreter`], a backend that executes the IR
+//! directly.
+//!
+//! As in RPython's `backend/model.py`, the JIT core knows nothing about
+//! machine code. A backend turns an optimized [`Trace`] into something
+//! runnable and reports which guard failed. The calling convention is the
+//! same for every backend, so the driver, the tests and the interpreter
+//! cannot tell them apart:
+//!
+//! * The caller passes a buffer of 64-bit words. On entry, word `k` holds
+//!   the bits of the trace's `k`-th input (integers as two's complement,
+//!   floats as IEEE bits, references as addresses).
+//! * The trace runs until a guard fails. It then stores the operands listed
+//!   by that guard's [`Snapshot::exit_operands`] into the same buffer, in
+//!   order, and returns the guard's snapshot index. (The buffer is sized by
+//!   the driver to hold `max(inputs, largest exit)` words.)
+//! * [`ExecCtx`] gives the code a place for counters; `iterations` is bumped
+//!   once per loop iteration when [`CompileOptions::count_iterations`] is on.
+//!
+//! The IR interpreter is the reference semantics: backend tests run the same
+//! trace through both and compare exits and buffers. It is also what the
+//! driver falls back to for tests that must not depend on a code generator.
+
+use crate::ir::*;
+use std::fmt;
+
+/// Per-execution context passed to compiled code (by pointer).
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ExecCtx {
+    /// Loop iterations run by compiled code (when counting is enabled).
+    pub iterations: u64,
+}
+
+/// Options for one compilation.
+#[derive(Debug, Clone, Default)]
+pub struct CompileOptions {
+    /// Emit an increment of [`ExecCtx::iterations`] on every loop iteration.
+    pub count_iterations: bool,
+    /// Keep the backend's textual dumps (backend IR, disassembly).
+    pub keep_dumps: bool,
+}
+
+/// Why a backend could not compile a trace. The driver counts the failure
+/// and keeps interpreting.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompileError {
+    /// The trace uses an operation this backend does not implement.
+    Unsupported(String),
+    /// The trace failed verification.
+    Invalid(String),
+    /// The code generator reported an error.
+    Codegen(String),
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompileError::Unsupported(s) => write!(f, "unsupported operation: {s}"),
+            CompileError::Invalid(s) => write!(f, "invalid trace: {s}"),
+            CompileError::Codegen(s) => write!(f, "code generation failed: {s}"),
+        }
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// A compiled loop, ready to run.
+pub trait CompiledTrace {
+    /// Runs the trace until a guard fails; returns the failing guard's
+    /// snapshot index. See the module documentation for the buffer protocol.
+    ///
+    /// # Safety
+    /// `buf` must hold the trace's inputs with the tags the trace was
+    /// specialized for, and be at least [`CompiledTrace::buffer_len`] words
+    /// long; every reference input must point to a live object with the
+    /// layout the trace's descriptors describe, and every call descriptor's
+    /// address must be a function with the described C signature.
+    unsafe fn run(&self, buf: &mut [u64], ctx: &mut ExecCtx) -> u32;
+
+    /// Words the buffer passed to [`CompiledTrace::run`] must hold.
+    fn buffer_len(&self) -> usize;
+
+    /// Size of the generated code in bytes (0 for interpreters).
+    fn code_size(&self) -> usize;
+
+    /// Textual dumps of the backend's stages, as (title, text) pairs, when
+    /// [`CompileOptions::keep_dumps`] was set.
+    fn dumps(&self) -> Vec<(String, String)>;
+}
+
+/// A code generator.
+pub trait Backend {
+    /// A short name for statistics and dumps.
+    fn name(&self) -> &'static str;
+    /// Compiles an optimized loop trace.
+    fn compile(&mut self, trace: &Trace, opts: &CompileOptions) -> Result<Box<dyn CompiledTrace>, CompileError>;
+}
+
+/// A backend that executes the IR directly (the reference semantics).
+#[derive(Debug, Default)]
+pub struct IrInterpreter;
+
+impl Backend for IrInterpreter {
+    fn name(&self) -> &'static str {
+        "ir-interpreter"
+    }
+    fn compile(&mut self, trace: &Trace, opts: &CompileOptions) -> Result<Box<dyn CompiledTrace>, CompileError> {
+        trace.verify().map_err(CompileError::Invalid)?;
+        if !trace.is_loop() {
+            return Err(CompileError::Invalid("trace does not end in a jump".into()));
+        }
+        for op in &trace.ops {
+            if op.opcode.kind() == OpKind::Barrier {
+                return Err(CompileError::Unsupported(op.opcode.name().into()));
+            }
+            if op.opcode == Opcode::New {
+                return Err(CompileError::Unsupported("new (allocation needs a heap hook)".into()));
+            }
+            if let Some(c) = trace.call_descr(op) {
+                if !interpreter_supports_call(c) {
+                    return Err(CompileError::Unsupported(format!("call signature of {}", c.name)));
+                }
+            }
+        }
+        Ok(Box::new(InterpretedTrace { trace: trace.clone(), count: opts.count_iterations }))
+    }
+}
+
+struct InterpretedTrace {
+    trace: Trace,
+    count: bool,
+}
+
+/// Evaluates a pure integer/float operation on raw bits (shared by the IR
+/// interpreter and the constant folder). Returns None for overflow of the
+/// `_ovf` operations and for operations that are not pure arithmetic.
+pub fn eval_pure(opcode: Opcode, a: u64, b: u64) -> Option<u64> {
+    let (x, y) = (a as i64, b as i64);
+    let (fx, fy) = (f64::from_bits(a), f64::from_bits(b));
+    let bool_ = |c: bool| Some(c as u64);
+    match opcode {
+        Opcode::IntAdd => Some(x.wrapping_add(y) as u64),
+        Opcode::IntSub => Some(x.wrapping_sub(y) as u64),
+        Opcode::IntMul => Some(x.wrapping_mul(y) as u64),
+        Opcode::IntAnd => Some((x & y) as u64),
+        Opcode::IntOr => Some((x | y) as u64),
+        Opcode::IntXor => Some((x ^ y) as u64),
+        Opcode::IntShl => Some(x.wrapping_shl((y & 63) as u32) as u64),
+        Opcode::IntShr => Some(x.wrapping_shr((y & 63) as u32) as u64),
+        Opcode::UintShr => Some((a).wrapping_shr((y & 63) as u32)),
+        Opcode::IntNeg => Some(x.wrapping_neg() as u64),
+        Opcode::IntNot => Some(!a),
+        Opcode::IntLt => bool_(x < y),
+        Opcode::IntLe => bool_(x <= y),
+        Opcode::IntEq => bool_(x == y),
+        Opcode::IntNe => bool_(x != y),
+        Opcode::IntGt => bool_(x > y),
+        Opcode::IntGe => bool_(x >= y),
+        Opcode::IntIsTrue => bool_(x != 0),
+        Opcode::IntAddOvf => x.checked_add(y).map(|v| v as u64),
+        Opcode::IntSubOvf => x.checked_sub(y).map(|v| v as u64),
+        Opcode::IntMulOvf => x.checked_mul(y).map(|v| v as u64),
+        Opcode::FloatAdd => Some((fx + fy).to_bits()),
+        Opcode::FloatSub => Some((fx - fy).to_bits()),
+        Opcode::FloatMul => Some((fx * fy).to_bits()),
+        Opcode::FloatDiv => Some((fx / fy).to_bits()),
+        Opcode::FloatNeg => Some((-fx).to_bits()),
+        Opcode::FloatAbs => Some(fx.abs().to_bits()),
+        Opcode::FloatLt => bool_(fx < fy),
+        Opcode::FloatLe => bool_(fx <= fy),
+        Opcode::FloatEq => bool_(fx == fy),
+        Opcode::FloatNe => bool_(fx != fy),
+        Opcode::FloatGt => bool_(fx > fy),
+        Opcode::FloatGe => bool_(fx >= fy),
+        Opcode::CastIntToFloat => Some((x as f64).to_bits()),
+        // Saturating, like Rust's `as`; machine backends must match this.
+        Opcode::CastFloatToInt => Some((fx as i64) as u64),
+        Opcode::PtrEq => bool_(a == b),
+        Opcode::PtrNe => bool_(a != b),
+        Opcode::SameAs => Some(a),
+        _ => None,
+    }
+}
+
+/// Reads `size` bytes at `addr`, zero-extended to a 64-bit word (sub-word
+/// fields are unsigned).
+///
+/// # Safety
+/// `addr` must be valid for a read of `size` bytes.
+unsafe fn load(addr: usize, size: u8) -> u64 {
+    // SAFETY: the caller guarantees `addr` is readable for `size` bytes;
+    // unaligned reads are used so no alignment is assumed.
+    unsafe {
+        match size {
+            1 => (addr as *const u8).read_unaligned() as u64,
+            2 => (addr as *const u16).read_unaligned() as u64,
+            4 => (addr as *const u32).read_unaligned() as u64,
+            _ => (addr as *const u64).read_unaligned(),
+        }
+    }
+}
+
+/// # Safety
+/// `addr` must be valid for a write of `size` bytes.
+unsafe fn store(addr: usize, size: u8, v: u64) {
+    // SAFETY: the caller guarantees `addr` is writable for `size` bytes.
+    unsafe {
+        match size {
+            1 => (addr as *mut u8).write_unaligned(v as u8),
+            2 => (addr as *mut u16).write_unaligned(v as u16),
+            4 => (addr as *mut u32).write_unaligned(v as u32),
+            _ => (addr as *mut u64).write_unaligned(v),
+        }
+    }
+}
+
+fn array_item_addr(a: &ArrayDescr, base: u64, index: u64) -> usize {
+    let items = if a.indirect {
+        // SAFETY: see `run`'s contract: the object has the described layout.
+        unsafe { load((base as i64 + a.items_offset as i64) as usize, 8) as usize }
+    } else {
+        (base as i64 + a.items_offset as i64) as usize
+    };
+    items.wrapping_add((index as usize).wrapping_mul(a.item_size as usize))
+}
+
+impl CompiledTrace for InterpretedTrace {
+    unsafe fn run(&self, buf: &mut [u64], ctx: &mut ExecCtx) -> u32 {
+        let t = &self.trace;
+        let mut vals = vec![0u64; t.value_types.len()];
+        for (k, inp) in t.inputs.iter().enumerate() {
+            vals[inp.value.0 as usize] = buf[k];
+        }
+        let get = |vals: &Vec<u64>, o: Operand| match o {
+            Operand::Val(v) => vals[v.0 as usize],
+            c => c.const_bits().unwrap_or(0),
+        };
+        loop {
+            for op in &t.ops {
+                let args: Vec<u64> = op.args.iter().map(|a| get(&vals, *a)).collect();
+                let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+                let mut fail = false;
+                let mut result = None;
+                match op.opcode.kind() {
+                    OpKind::Pure | OpKind::GuardedPure => match eval_pure(op.opcode, arg(0), arg(1)) {
+                        Some(v) => result = Some(v),
+                        None => fail = true,
+                    },
+                    OpKind::Guard => {
+                        fail = match op.opcode {
+                            Opcode::GuardTrue => arg(0) == 0,
+                            Opcode::GuardFalse => arg(0) != 0,
+                            Opcode::GuardValue => arg(0) != arg(1),
+                            Opcode::GuardNonNull => arg(0) == 0,
+                            Opcode::GuardClass => {
+                                let Some(Descr::Field(f)) = op.descr.map(|d| t.descr(d)) else { return u32::MAX };
+                                // SAFETY: `run`'s contract: refs point to objects with the described layout.
+                                let cls = unsafe { load((arg(0) as i64 + f.offset as i64) as usize, f.size) };
+                                cls != arg(1)
+                            }
+                            _ => false,
+                        }
+                    }
+                    OpKind::Load => match (op.opcode, op.descr.map(|d| t.descr(d))) {
+                        (Opcode::GetField, Some(Descr::Field(f))) => {
+                            // SAFETY: `run`'s contract.
+                            result = Some(unsafe { load((arg(0) as i64 + f.offset as i64) as usize, f.size) })
+                        }
+                        (Opcode::GetArrayItem, Some(Descr::Array(a))) => {
+                            // SAFETY: `run`'s contract; the recorder guards the index against arraylen.
+                            result = Some(unsafe { load(array_item_addr(a, arg(0), arg(1)), a.item_size) })
+                        }
+                        (Opcode::ArrayLen, Some(Descr::Array(a))) => {
+                            // SAFETY: `run`'s contract.
+                            result = Some(unsafe { load((arg(0) as i64 + a.len_offset as i64) as usize, 8) })
+                        }
+                        _ => return u32::MAX,
+                    },
+                    OpKind::Store => match (op.opcode, op.descr.map(|d| t.descr(d))) {
+                        (Opcode::SetField, Some(Descr::Field(f))) => {
+                            // SAFETY: `run`'s contract.
+                            unsafe { store((arg(0) as i64 + f.offset as i64) as usize, f.size, arg(1)) }
+                        }
+                        (Opcode::SetArrayItem, Some(Descr::Array(a))) => {
+                            // SAFETY: `run`'s contract; the index was guarded by the recorder.
+                            unsafe { store(array_item_addr(a, arg(0), arg(1)), a.item_size, arg(2)) }
+                        }
+                        _ => return u32::MAX,
+                    },
+                    OpKind::Call => {
+                        let Some(Descr::Call(c)) = op.descr.map(|d| t.descr(d)) else { return u32::MAX };
+                        // SAFETY: `run`'s contract: the address is a function with this C signature.
+                        result = Some(unsafe { call(c, &args) });
+                    }
+                    OpKind::Control => {
+                        // jump: the loop's back edge.
+                        let next: Vec<u64> = args.clone();
+                        for (inp, v) in t.inputs.iter().zip(next) {
+                            vals[inp.value.0 as usize] = v;
+                        }
+                        if self.count {
+                            ctx.iterations += 1;
+                        }
+                        break;
+                    }
+                    OpKind::Alloc | OpKind::Barrier => return u32::MAX,
+                }
+                if fail {
+                    let sid = op.snapshot.map(|s| s.0).unwrap_or(u32::MAX);
+                    if let Some(snap) = t.snapshots.get(sid as usize) {
+                        for (k, o) in snap.exit_operands().into_iter().enumerate() {
+                            buf[k] = get(&vals, o);
+                        }
+                    }
+                    return sid;
+                }
+                if let (Some(r), Some(v)) = (op.result, result) {
+                    vals[r.0 as usize] = v;
+                }
+            }
+        }
+    }
+
+    fn buffer_len(&self) -> usize {
+        self.trace.inputs.len().max(self.trace.max_exit_values())
+    }
+
+    fn code_size(&self) -> usize {
+        0
+    }
+
+    fn dumps(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+fn interpreter_supports_call(c: &CallDescr) -> bool {
+    let ints = c.args.iter().all(|t| *t != Type::Float);
+    match (c.args.len(), c.ret == Type::Float) {
+        (0, _) => true,
+        (1..=4, false) if ints => true,
+        (1, true) => true,
+        (1, false) => true,
+        (2, true) => c.args == [Type::Float, Type::Float],
+        _ => false,
+    }
+}
+
+/// Calls a C function described by `c` with raw 64-bit arguments.
+///
+/// # Safety
+/// `c.addr` must be an `extern "C"` function taking `c.args` and returning
+/// `c.ret`, and the compile step must have rejected signatures not handled
+/// here.
+unsafe fn call(c: &CallDescr, args: &[u64]) -> u64 {
+    use Type::*;
+    let f = c.addr;
+    let fa = |i: usize| f64::from_bits(args[i]);
+    // SAFETY: per the contract above, `f` has exactly the transmuted
+    // signature in each arm (integers and references are both passed in
+    // 64-bit integer registers).
+    unsafe {
+        macro_rules! ret {
+            ($e:expr, $fty:ty) => {{
+                let g: $fty = std::mem::transmute::<usize, $fty>(f);
+                $e(g)
+            }};
+        }
+        let int_args = c.args.iter().all(|t| *t != Float);
+        let r_float = c.ret == Float;
+        match (c.args.len(), int_args, r_float) {
+            (0, _, false) => ret!(|g: extern "C" fn() -> u64| g(), extern "C" fn() -> u64),
+            (1, true, false) => ret!(|g: extern "C" fn(u64) -> u64| g(args[0]), extern "C" fn(u64) -> u64),
+            (2, true, false) => ret!(|g: extern "C" fn(u64, u64) -> u64| g(args[0], args[1]), extern "C" fn(u64, u64) -> u64),
+            (3, true, false) => ret!(|g: extern "C" fn(u64, u64, u64) -> u64| g(args[0], args[1], args[2]), extern "C" fn(u64, u64, u64) -> u64),
+            (4, true, false) => ret!(|g: extern "C" fn(u64, u64, u64, u64) -> u64| g(args[0], args[1], args[2], args[3]), extern "C" fn(u64, u64, u64, u64) -> u64),
+            (0, _, true) => ret!(|g: extern "C" fn() -> f64| g().to_bits(), extern "C" fn() -> f64),
+            (1, true, true) => ret!(|g: extern "C" fn(u64) -> f64| g(args[0]).to_bits(), extern "C" fn(u64) -> f64),
+            (1, false, true) => ret!(|g: extern "C" fn(f64) -> f64| g(fa(0)).to_bits(), extern "C" fn(f64) -> f64),
+            (1, false, false) => ret!(|g: extern "C" fn(f64) -> u64| g(fa(0)), extern "C" fn(f64) -> u64),
+            (2, false, true) if c.args == [Float, Float] => {
+                ret!(|g: extern "C" fn(f64, f64) -> f64| g(fa(0), fa(1)).to_bits(), extern "C" fn(f64, f64) -> f64)
+            }
+            _ => 0,
+        }
+    }
+}
