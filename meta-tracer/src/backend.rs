@@ -95,7 +95,11 @@ pub trait Backend {
     /// A short name for statistics and dumps.
     fn name(&self) -> &'static str;
     /// Compiles an optimized loop trace.
-    fn compile(&mut self, trace: &Trace, opts: &CompileOptions) -> Result<Box<dyn CompiledTrace>, CompileError>;
+    fn compile(
+        &mut self,
+        trace: &Trace,
+        opts: &CompileOptions,
+    ) -> Result<Box<dyn CompiledTrace>, CompileError>;
 }
 
 /// A backend that executes the IR directly (the reference semantics).
@@ -106,7 +110,11 @@ impl Backend for IrInterpreter {
     fn name(&self) -> &'static str {
         "ir-interpreter"
     }
-    fn compile(&mut self, trace: &Trace, opts: &CompileOptions) -> Result<Box<dyn CompiledTrace>, CompileError> {
+    fn compile(
+        &mut self,
+        trace: &Trace,
+        opts: &CompileOptions,
+    ) -> Result<Box<dyn CompiledTrace>, CompileError> {
         trace.verify().map_err(CompileError::Invalid)?;
         if !trace.is_loop() {
             return Err(CompileError::Invalid("trace does not end in a jump".into()));
@@ -116,15 +124,23 @@ impl Backend for IrInterpreter {
                 return Err(CompileError::Unsupported(op.opcode.name().into()));
             }
             if op.opcode == Opcode::New {
-                return Err(CompileError::Unsupported("new (allocation needs a heap hook)".into()));
+                return Err(CompileError::Unsupported(
+                    "new (allocation needs a heap hook)".into(),
+                ));
             }
             if let Some(c) = trace.call_descr(op) {
                 if !interpreter_supports_call(c) {
-                    return Err(CompileError::Unsupported(format!("call signature of {}", c.name)));
+                    return Err(CompileError::Unsupported(format!(
+                        "call signature of {}",
+                        c.name
+                    )));
                 }
             }
         }
-        Ok(Box::new(InterpretedTrace { trace: trace.clone(), count: opts.count_iterations }))
+        Ok(Box::new(InterpretedTrace {
+            trace: trace.clone(),
+            count: opts.count_iterations,
+        }))
     }
 }
 
@@ -244,10 +260,12 @@ impl CompiledTrace for InterpretedTrace {
                 let mut fail = false;
                 let mut result = None;
                 match op.opcode.kind() {
-                    OpKind::Pure | OpKind::GuardedPure => match eval_pure(op.opcode, arg(0), arg(1)) {
-                        Some(v) => result = Some(v),
-                        None => fail = true,
-                    },
+                    OpKind::Pure | OpKind::GuardedPure => {
+                        match eval_pure(op.opcode, arg(0), arg(1)) {
+                            Some(v) => result = Some(v),
+                            None => fail = true,
+                        }
+                    }
                     OpKind::Guard => {
                         fail = match op.opcode {
                             Opcode::GuardTrue => arg(0) == 0,
@@ -255,9 +273,13 @@ impl CompiledTrace for InterpretedTrace {
                             Opcode::GuardValue => arg(0) != arg(1),
                             Opcode::GuardNonNull => arg(0) == 0,
                             Opcode::GuardClass => {
-                                let Some(Descr::Field(f)) = op.descr.map(|d| t.descr(d)) else { return u32::MAX };
+                                let Some(Descr::Field(f)) = op.descr.map(|d| t.descr(d)) else {
+                                    return u32::MAX;
+                                };
                                 // SAFETY: `run`'s contract: refs point to objects with the described layout.
-                                let cls = unsafe { load((arg(0) as i64 + f.offset as i64) as usize, f.size) };
+                                let cls = unsafe {
+                                    load((arg(0) as i64 + f.offset as i64) as usize, f.size)
+                                };
                                 cls != arg(1)
                             }
                             _ => false,
@@ -266,31 +288,43 @@ impl CompiledTrace for InterpretedTrace {
                     OpKind::Load => match (op.opcode, op.descr.map(|d| t.descr(d))) {
                         (Opcode::GetField, Some(Descr::Field(f))) => {
                             // SAFETY: `run`'s contract.
-                            result = Some(unsafe { load((arg(0) as i64 + f.offset as i64) as usize, f.size) })
+                            result = Some(unsafe {
+                                load((arg(0) as i64 + f.offset as i64) as usize, f.size)
+                            })
                         }
                         (Opcode::GetArrayItem, Some(Descr::Array(a))) => {
                             // SAFETY: `run`'s contract; the recorder guards the index against arraylen.
-                            result = Some(unsafe { load(array_item_addr(a, arg(0), arg(1)), a.item_size) })
+                            result = Some(unsafe {
+                                load(array_item_addr(a, arg(0), arg(1)), a.item_size)
+                            })
                         }
                         (Opcode::ArrayLen, Some(Descr::Array(a))) => {
                             // SAFETY: `run`'s contract.
-                            result = Some(unsafe { load((arg(0) as i64 + a.len_offset as i64) as usize, 8) })
+                            result = Some(unsafe {
+                                load((arg(0) as i64 + a.len_offset as i64) as usize, 8)
+                            })
                         }
                         _ => return u32::MAX,
                     },
                     OpKind::Store => match (op.opcode, op.descr.map(|d| t.descr(d))) {
                         (Opcode::SetField, Some(Descr::Field(f))) => {
                             // SAFETY: `run`'s contract.
-                            unsafe { store((arg(0) as i64 + f.offset as i64) as usize, f.size, arg(1)) }
+                            unsafe {
+                                store((arg(0) as i64 + f.offset as i64) as usize, f.size, arg(1))
+                            }
                         }
                         (Opcode::SetArrayItem, Some(Descr::Array(a))) => {
                             // SAFETY: `run`'s contract; the index was guarded by the recorder.
-                            unsafe { store(array_item_addr(a, arg(0), arg(1)), a.item_size, arg(2)) }
+                            unsafe {
+                                store(array_item_addr(a, arg(0), arg(1)), a.item_size, arg(2))
+                            }
                         }
                         _ => return u32::MAX,
                     },
                     OpKind::Call => {
-                        let Some(Descr::Call(c)) = op.descr.map(|d| t.descr(d)) else { return u32::MAX };
+                        let Some(Descr::Call(c)) = op.descr.map(|d| t.descr(d)) else {
+                            return u32::MAX;
+                        };
                         // SAFETY: `run`'s contract: the address is a function with this C signature.
                         result = Some(unsafe { call(c, &args) });
                     }
@@ -372,16 +406,43 @@ unsafe fn call(c: &CallDescr, args: &[u64]) -> u64 {
         let r_float = c.ret == Float;
         match (c.args.len(), int_args, r_float) {
             (0, _, false) => ret!(|g: extern "C" fn() -> u64| g(), extern "C" fn() -> u64),
-            (1, true, false) => ret!(|g: extern "C" fn(u64) -> u64| g(args[0]), extern "C" fn(u64) -> u64),
-            (2, true, false) => ret!(|g: extern "C" fn(u64, u64) -> u64| g(args[0], args[1]), extern "C" fn(u64, u64) -> u64),
-            (3, true, false) => ret!(|g: extern "C" fn(u64, u64, u64) -> u64| g(args[0], args[1], args[2]), extern "C" fn(u64, u64, u64) -> u64),
-            (4, true, false) => ret!(|g: extern "C" fn(u64, u64, u64, u64) -> u64| g(args[0], args[1], args[2], args[3]), extern "C" fn(u64, u64, u64, u64) -> u64),
-            (0, _, true) => ret!(|g: extern "C" fn() -> f64| g().to_bits(), extern "C" fn() -> f64),
-            (1, true, true) => ret!(|g: extern "C" fn(u64) -> f64| g(args[0]).to_bits(), extern "C" fn(u64) -> f64),
-            (1, false, true) => ret!(|g: extern "C" fn(f64) -> f64| g(fa(0)).to_bits(), extern "C" fn(f64) -> f64),
-            (1, false, false) => ret!(|g: extern "C" fn(f64) -> u64| g(fa(0)), extern "C" fn(f64) -> u64),
+            (1, true, false) => ret!(
+                |g: extern "C" fn(u64) -> u64| g(args[0]),
+                extern "C" fn(u64) -> u64
+            ),
+            (2, true, false) => ret!(
+                |g: extern "C" fn(u64, u64) -> u64| g(args[0], args[1]),
+                extern "C" fn(u64, u64) -> u64
+            ),
+            (3, true, false) => ret!(
+                |g: extern "C" fn(u64, u64, u64) -> u64| g(args[0], args[1], args[2]),
+                extern "C" fn(u64, u64, u64) -> u64
+            ),
+            (4, true, false) => ret!(
+                |g: extern "C" fn(u64, u64, u64, u64) -> u64| g(args[0], args[1], args[2], args[3]),
+                extern "C" fn(u64, u64, u64, u64) -> u64
+            ),
+            (0, _, true) => ret!(
+                |g: extern "C" fn() -> f64| g().to_bits(),
+                extern "C" fn() -> f64
+            ),
+            (1, true, true) => ret!(
+                |g: extern "C" fn(u64) -> f64| g(args[0]).to_bits(),
+                extern "C" fn(u64) -> f64
+            ),
+            (1, false, true) => ret!(
+                |g: extern "C" fn(f64) -> f64| g(fa(0)).to_bits(),
+                extern "C" fn(f64) -> f64
+            ),
+            (1, false, false) => ret!(
+                |g: extern "C" fn(f64) -> u64| g(fa(0)),
+                extern "C" fn(f64) -> u64
+            ),
             (2, false, true) if c.args == [Float, Float] => {
-                ret!(|g: extern "C" fn(f64, f64) -> f64| g(fa(0), fa(1)).to_bits(), extern "C" fn(f64, f64) -> f64)
+                ret!(
+                    |g: extern "C" fn(f64, f64) -> f64| g(fa(0), fa(1)).to_bits(),
+                    extern "C" fn(f64, f64) -> f64
+                )
             }
             _ => 0,
         }

@@ -426,7 +426,14 @@ pub struct Op {
 impl Op {
     /// A new operation with no descriptor, snapshot or location.
     pub fn new(opcode: Opcode, result: Option<Value>, args: Vec<Operand>) -> Op {
-        Op { opcode, result, args, descr: None, snapshot: None, loc: None }
+        Op {
+            opcode,
+            result,
+            args,
+            descr: None,
+            snapshot: None,
+            loc: None,
+        }
     }
 }
 
@@ -527,7 +534,10 @@ pub struct Trace {
 impl Trace {
     /// An empty trace.
     pub fn new(name: impl Into<String>) -> Trace {
-        Trace { name: name.into(), ..Trace::default() }
+        Trace {
+            name: name.into(),
+            ..Trace::default()
+        }
     }
 
     /// Allocates a fresh value of type `ty`.
@@ -538,7 +548,10 @@ impl Trace {
 
     /// The type of a value.
     pub fn type_of(&self, v: Value) -> Type {
-        self.value_types.get(v.0 as usize).copied().unwrap_or(Type::Void)
+        self.value_types
+            .get(v.0 as usize)
+            .copied()
+            .unwrap_or(Type::Void)
     }
 
     /// The type of an operand.
@@ -579,7 +592,10 @@ impl Trace {
             return t;
         }
         match (opcode, descr.map(|d| self.descr(d))) {
-            (Opcode::SameAs, _) => args.first().map(|a| self.operand_type(*a)).unwrap_or(Type::Void),
+            (Opcode::SameAs, _) => args
+                .first()
+                .map(|a| self.operand_type(*a))
+                .unwrap_or(Type::Void),
             (_, Some(Descr::Field(f))) => f.ty,
             (_, Some(Descr::Array(a))) => a.item_ty,
             (_, Some(Descr::Call(c))) => c.ret,
@@ -600,7 +616,11 @@ impl Trace {
     /// The largest number of values any exit must save (the size of the
     /// exit buffer together with the number of inputs).
     pub fn max_exit_values(&self) -> usize {
-        self.snapshots.iter().map(|s| s.exit_operands().len()).max().unwrap_or(0)
+        self.snapshots
+            .iter()
+            .map(|s| s.exit_operands().len())
+            .max()
+            .unwrap_or(0)
     }
 
     /// Checks structural invariants: operands defined before use, arity,
@@ -608,12 +628,17 @@ impl Trace {
     pub fn verify(&self) -> Result<(), String> {
         let mut defined = vec![false; self.value_types.len()];
         for inp in &self.inputs {
-            *defined.get_mut(inp.value.0 as usize).ok_or("input value out of range")? = true;
+            *defined
+                .get_mut(inp.value.0 as usize)
+                .ok_or("input value out of range")? = true;
         }
         let check = |defined: &Vec<bool>, o: &Operand, what: &str| -> Result<(), String> {
             if let Operand::Val(v) = o {
                 if !defined.get(v.0 as usize).copied().unwrap_or(false) {
-                    return Err(format!("{what}: {} used before definition", self.value_name(*v)));
+                    return Err(format!(
+                        "{what}: {} used before definition",
+                        self.value_name(*v)
+                    ));
                 }
             }
             Ok(())
@@ -622,15 +647,23 @@ impl Trace {
             let what = format!("op {i} ({})", op.opcode.name());
             if let Some(n) = op.opcode.arity() {
                 if op.args.len() != n {
-                    return Err(format!("{what}: expected {n} operands, got {}", op.args.len()));
+                    return Err(format!(
+                        "{what}: expected {n} operands, got {}",
+                        op.args.len()
+                    ));
                 }
             }
             for a in &op.args {
                 check(&defined, a, &what)?;
             }
             if op.opcode.is_guard() {
-                let sid = op.snapshot.ok_or(format!("{what}: guard without snapshot"))?;
-                let snap = self.snapshots.get(sid.0 as usize).ok_or(format!("{what}: bad snapshot"))?;
+                let sid = op
+                    .snapshot
+                    .ok_or(format!("{what}: guard without snapshot"))?;
+                let snap = self
+                    .snapshots
+                    .get(sid.0 as usize)
+                    .ok_or(format!("{what}: bad snapshot"))?;
                 for o in snap.exit_operands() {
                     check(&defined, &o, &what)?;
                 }
@@ -645,16 +678,25 @@ impl Trace {
                     return Err(format!("{what}: jump not at end"));
                 }
                 if op.args.len() != self.inputs.len() {
-                    return Err(format!("{what}: jump has {} operands for {} inputs", op.args.len(), self.inputs.len()));
+                    return Err(format!(
+                        "{what}: jump has {} operands for {} inputs",
+                        op.args.len(),
+                        self.inputs.len()
+                    ));
                 }
                 for (a, inp) in op.args.iter().zip(&self.inputs) {
                     if self.operand_type(*a) != inp.ty {
-                        return Err(format!("{what}: jump operand type mismatch for {}", self.value_name(inp.value)));
+                        return Err(format!(
+                            "{what}: jump operand type mismatch for {}",
+                            self.value_name(inp.value)
+                        ));
                     }
                 }
             }
             if let Some(r) = op.result {
-                let slot = defined.get_mut(r.0 as usize).ok_or(format!("{what}: result out of range"))?;
+                let slot = defined
+                    .get_mut(r.0 as usize)
+                    .ok_or(format!("{what}: result out of range"))?;
                 if *slot {
                     return Err(format!("{what}: {} defined twice", self.value_name(r)));
                 }
@@ -695,7 +737,14 @@ impl Trace {
             let _ = write!(s, "descr d{i} = ");
             match d {
                 Descr::Field(f) => {
-                    let _ = write!(s, "field {} {} {} {}", f.name, f.offset, f.ty.name(), f.size);
+                    let _ = write!(
+                        s,
+                        "field {} {} {} {}",
+                        f.name,
+                        f.offset,
+                        f.ty.name(),
+                        f.size
+                    );
                     if f.immutable {
                         s.push_str(" immutable");
                     }
@@ -714,7 +763,15 @@ impl Trace {
                 }
                 Descr::Call(c) => {
                     let args: Vec<_> = c.args.iter().map(|t| t.name()).collect();
-                    let _ = write!(s, "call {} {:#x} ({}) -> {} {}", c.name, c.addr, args.join(", "), c.ret.name(), c.effects.kind.name());
+                    let _ = write!(
+                        s,
+                        "call {} {:#x} ({}) -> {} {}",
+                        c.name,
+                        c.addr,
+                        args.join(", "),
+                        c.ret.name(),
+                        c.effects.kind.name()
+                    );
                     if c.effects.can_raise {
                         s.push_str(" raise");
                     }
@@ -777,9 +834,18 @@ impl Trace {
                     let _ = write!(s, " s{}:{}={}", sv.slot, sv.tag, self.resume_text(sv.value));
                 }
                 for (i, v) in snap.virtuals.iter().enumerate() {
-                    let fields: Vec<_> =
-                        v.fields.iter().map(|(d, rv)| format!("d{}={}", d.0, self.resume_text(*rv))).collect();
-                    let _ = write!(s, " v{i}=new(d{}{}{})", v.size.0, if fields.is_empty() { "" } else { ", " }, fields.join(", "));
+                    let fields: Vec<_> = v
+                        .fields
+                        .iter()
+                        .map(|(d, rv)| format!("d{}={}", d.0, self.resume_text(*rv)))
+                        .collect();
+                    let _ = write!(
+                        s,
+                        " v{i}=new(d{}{}{})",
+                        v.size.0,
+                        if fields.is_empty() { "" } else { ", " },
+                        fields.join(", ")
+                    );
                 }
             }
             s.push(']');
@@ -800,9 +866,17 @@ pub fn format_float(x: f64) -> String {
     if x.is_nan() {
         "nan".into()
     } else if x.is_infinite() {
-        if x > 0.0 { "inf".into() } else { "-inf".into() }
+        if x > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
     } else {
         let s = format!("{x:?}");
-        if s.contains(['.', 'e', 'E']) { s } else { format!("{s}.0") }
+        if s.contains(['.', 'e', 'E']) {
+            s
+        } else {
+            format!("{s}.0")
+        }
     }
 }

@@ -29,13 +29,19 @@ impl std::error::Error for ParseError {}
 
 /// Parses a trace from its textual form.
 pub fn parse_trace(text: &str) -> Result<Trace, ParseError> {
-    let mut p = Parser { trace: Trace::default(), defined: HashMap::new() };
+    let mut p = Parser {
+        trace: Trace::default(),
+        defined: HashMap::new(),
+    };
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with(';') {
             continue;
         }
-        p.line(line).map_err(|message| ParseError { line: n + 1, message })?;
+        p.line(line).map_err(|message| ParseError {
+            line: n + 1,
+            message,
+        })?;
     }
     Ok(p.trace)
 }
@@ -92,11 +98,17 @@ impl Parser {
             'r' => Type::Ref,
             _ => return Err(format!("bad value name '{name}'")),
         };
-        let id: u32 = chars.as_str().parse().map_err(|_| format!("bad value name '{name}'"))?;
+        let id: u32 = chars
+            .as_str()
+            .parse()
+            .map_err(|_| format!("bad value name '{name}'"))?;
         match define {
             Some(t) => {
                 if t != ty {
-                    return Err(format!("{name}: the operation produces a {} value", t.name()));
+                    return Err(format!(
+                        "{name}: the operation produces a {} value",
+                        t.name()
+                    ));
                 }
                 if self.defined.insert(id, ty).is_some() {
                     return Err(format!("{name} defined twice"));
@@ -133,7 +145,10 @@ impl Parser {
         let first = s.chars().next().ok_or("missing operand")?;
         if first.is_ascii_digit() || first == '-' {
             if !s.contains("0x") && s.contains(['.', 'e', 'E']) {
-                return s.parse::<f64>().map(Operand::float).map_err(|_| format!("bad float '{s}'"));
+                return s
+                    .parse::<f64>()
+                    .map(Operand::float)
+                    .map_err(|_| format!("bad float '{s}'"));
             }
             return parse_int(s).map(Operand::Int);
         }
@@ -141,7 +156,10 @@ impl Parser {
     }
 
     fn descr_ref(&self, s: &str) -> Result<DescrId, String> {
-        let n: u32 = s.strip_prefix('d').and_then(|x| x.parse().ok()).ok_or(format!("bad descriptor '{s}'"))?;
+        let n: u32 = s
+            .strip_prefix('d')
+            .and_then(|x| x.parse().ok())
+            .ok_or(format!("bad descriptor '{s}'"))?;
         if n as usize >= self.trace.descrs.len() {
             return Err(format!("descriptor {s} not declared"));
         }
@@ -158,8 +176,13 @@ impl Parser {
         }
         if let Some(rest) = line.strip_prefix("label") {
             for item in split_top(rest, ',') {
-                let (name, loc) = item.split_once('=').ok_or("label input needs name=sSLOT:TAG")?;
-                let loc = loc.trim().strip_prefix('s').ok_or("label slot must start with 's'")?;
+                let (name, loc) = item
+                    .split_once('=')
+                    .ok_or("label input needs name=sSLOT:TAG")?;
+                let loc = loc
+                    .trim()
+                    .strip_prefix('s')
+                    .ok_or("label slot must start with 's'")?;
                 let (slot, tag) = loc.split_once(':').ok_or("label slot needs :TAG")?;
                 let ty = match name.trim().chars().next() {
                     Some('i') => Type::Int,
@@ -170,7 +193,12 @@ impl Parser {
                 let value = self.value_ref(name.trim(), Some(ty))?;
                 let slot = slot.parse().map_err(|_| "bad slot")?;
                 let tag = tag.parse().map_err(|_| "bad tag")?;
-                self.trace.inputs.push(Input { value, slot, tag, ty });
+                self.trace.inputs.push(Input {
+                    value,
+                    slot,
+                    tag,
+                    ty,
+                });
             }
             return Ok(());
         }
@@ -181,7 +209,9 @@ impl Parser {
         let (id, body) = rest.split_once('=').ok_or("descr needs '='")?;
         let want = self.trace.descrs.len();
         if id.trim() != format!("d{want}") {
-            return Err(format!("descriptors must be declared in order; expected d{want}"));
+            return Err(format!(
+                "descriptors must be declared in order; expected d{want}"
+            ));
         }
         let words: Vec<&str> = body.split_whitespace().collect();
         let ty = |s: &str| Type::from_name(s).ok_or(format!("bad type '{s}'"));
@@ -195,7 +225,9 @@ impl Parser {
             }),
             Some("array") if words.len() >= 6 => {
                 let len = words[2].strip_prefix("len=").ok_or("array needs len=")?;
-                let items = words[3].strip_prefix("items=").ok_or("array needs items=")?;
+                let items = words[3]
+                    .strip_prefix("items=")
+                    .ok_or("array needs items=")?;
                 let (items, indirect) = match items.strip_suffix('*') {
                     Some(i) => (i, true),
                     None => (items, false),
@@ -239,13 +271,17 @@ impl Parser {
                     addr: parse_int(head[1])? as usize,
                     args,
                     ret: ty(tail[1])?,
-                    effects: Effects { kind, can_raise: tail.get(3) == Some(&"raise") },
+                    effects: Effects {
+                        kind,
+                        can_raise: tail.get(3) == Some(&"raise"),
+                    },
                 })
             }
             Some("size") if words.len() >= 4 => Descr::Size(SizeDescr {
                 name: words[1].into(),
                 size: parse_int(words[2])? as u32,
-                class: parse_int(words[3].strip_prefix("class=").ok_or("size needs class=")?)? as u32,
+                class: parse_int(words[3].strip_prefix("class=").ok_or("size needs class=")?)?
+                    as u32,
             }),
             _ => return Err(format!("bad descriptor '{}'", body.trim())),
         };
@@ -268,21 +304,31 @@ impl Parser {
             if let Some(g) = item.strip_prefix('@') {
                 snap.green = g.parse().map_err(|_| format!("bad green '{item}'"))?;
             } else if let Some(rest) = item.strip_prefix('s') {
-                let (lhs, val) = rest.split_once('=').ok_or(format!("bad resume entry '{item}'"))?;
-                let (slot, tag) = lhs.split_once(':').ok_or(format!("resume entry needs sSLOT:TAG, got '{item}'"))?;
+                let (lhs, val) = rest
+                    .split_once('=')
+                    .ok_or(format!("bad resume entry '{item}'"))?;
+                let (slot, tag) = lhs
+                    .split_once(':')
+                    .ok_or(format!("resume entry needs sSLOT:TAG, got '{item}'"))?;
                 snap.slots.push(SlotValue {
                     slot: slot.parse().map_err(|_| "bad slot")?,
                     tag: tag.parse().map_err(|_| "bad tag")?,
                     value: self.resume_value(val)?,
                 });
             } else if let Some(rest) = item.strip_prefix('v') {
-                let (idx, body) = rest.split_once('=').ok_or(format!("bad virtual '{item}'"))?;
+                let (idx, body) = rest
+                    .split_once('=')
+                    .ok_or(format!("bad virtual '{item}'"))?;
                 if idx.parse::<usize>().ok() != Some(snap.virtuals.len()) {
                     return Err("virtuals must be numbered in order".into());
                 }
-                let body = body.strip_prefix("new(").and_then(|b| b.strip_suffix(')')).ok_or("virtual needs new(...)")?;
+                let body = body
+                    .strip_prefix("new(")
+                    .and_then(|b| b.strip_suffix(')'))
+                    .ok_or("virtual needs new(...)")?;
                 let mut parts = split_top(body, ',').into_iter();
-                let size = self.descr_ref(parts.next().ok_or("virtual needs a size descriptor")?)?;
+                let size =
+                    self.descr_ref(parts.next().ok_or("virtual needs a size descriptor")?)?;
                 let mut fields = Vec::new();
                 for f in parts {
                     let (d, v) = f.split_once('=').ok_or("virtual field needs dN=VALUE")?;
@@ -328,7 +374,9 @@ impl Parser {
             None => None,
         };
         if opcode.is_guard() != snapshot.is_some() {
-            return Err(format!("{name}: guards (and only guards) take [resume data]"));
+            return Err(format!(
+                "{name}: guards (and only guards) take [resume data]"
+            ));
         }
         let ty = self.trace.result_type(opcode, descr, &args);
         let result = match (result_name, ty) {
@@ -337,7 +385,14 @@ impl Parser {
             (None, Type::Void) => None,
             (None, _) => return Err(format!("{name} needs a result name")),
         };
-        self.trace.ops.push(Op { opcode, result, args, descr, snapshot, loc: None });
+        self.trace.ops.push(Op {
+            opcode,
+            result,
+            args,
+            descr,
+            snapshot,
+            loc: None,
+        });
         Ok(())
     }
 }
@@ -396,7 +451,19 @@ jump i0, i4, r2
 
     #[test]
     fn garbage_does_not_panic() {
-        for s in ["", "[", "label", "label x", "i1 = ", "= =", "guard_true [", "descr d0 = call", "descr d0 = call a b (int -> int pure", "label i0=s:0", "i0 = int_add 99999999999999999999, 1"] {
+        for s in [
+            "",
+            "[",
+            "label",
+            "label x",
+            "i1 = ",
+            "= =",
+            "guard_true [",
+            "descr d0 = call",
+            "descr d0 = call a b (int -> int pure",
+            "label i0=s:0",
+            "i0 = int_add 99999999999999999999, 1",
+        ] {
             let _ = parse_trace(s);
         }
     }

@@ -4,3 +4,5 @@
 pub mod backend;
 pub mod ir;
 pub mod ir_parse;
+pub mod optimize;
+pub mod record;

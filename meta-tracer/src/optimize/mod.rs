@@ -1,0 +1,160 @@
+//! The optimizer: a fixed sequence of passes over the trace IR.
+//!
+//! Each pass is a module of its own with IR-text-in, IR-text-out tests,
+//! and the order is fixed (as in RPython's `optimizeopt`): every pass may
+//! assume the ones before it ran.
+//!
+//! 1. [`fold`] — constant folding and algebraic simplification. Recording
+//!    produces many operations on constants (green values, promoted
+//!    values); folding them first gives every later pass less to look at.
+//! 2. [`cse`] — common-subexpression elimination of pure operations and
+//!    of loads of immutable fields, so that equal conditions become the
+//!    same value before guards are compared.
+//! 3. [`guards`] — removal of guards implied by earlier guards (the same
+//!    condition, or an integer range that an earlier comparison already
+//!    established), and propagation of the constants that `guard_value`
+//!    establishes.
+//! 4. [`dce`] — removal of operations whose results are unused, both by
+//!    the trace and by every guard's resume data.
+//!
+//! Later issues add allocation removal (virtuals in resume data), heap
+//! caching, loop peeling and STM barrier placement as further passes here.
+//! Traces are loops without peeling, so a fact learned in one iteration is
+//! not assumed in the next: every pass works on the straight-line body
+//! from the label to the jump, and the label's parameters are unknown.
+
+pub mod cse;
+pub mod dce;
+pub mod fold;
+pub mod guards;
+
+use crate::ir::*;
+use std::collections::HashMap;
+
+/// A pass: a name (for dumps) and a function rewriting a trace in place.
+pub struct Pass {
+    /// Name shown in dumps (`after fold`, ...).
+    pub name: &'static str,
+    /// The transformation.
+    pub run: fn(&mut Trace),
+}
+
+/// The passes, in the order they run.
+pub const PASSES: &[Pass] = &[
+    Pass {
+        name: "fold",
+        run: fold::run,
+    },
+    Pass {
+        name: "cse",
+        run: cse::run,
+    },
+    Pass {
+        name: "guards",
+        run: guards::run,
+    },
+    Pass {
+        name: "dce",
+        run: dce::run,
+    },
+];
+
+/// Runs every pass in order; `after` is called after each pass with its
+/// name and the trace (for dumps).
+pub fn optimize(trace: &mut Trace, mut after: impl FnMut(&str, &Trace)) {
+    for p in PASSES {
+        (p.run)(trace);
+        after(p.name, trace);
+    }
+}
+
+/// A substitution of values by operands, applied to the operations and
+/// resume data that follow the point where it was learned.
+#[derive(Default, Debug)]
+pub struct Subst {
+    map: HashMap<Value, Operand>,
+}
+
+impl Subst {
+    /// Records that `v` is replaced by `o` from now on.
+    pub fn set(&mut self, v: Value, o: Operand) {
+        let o = self.get(o);
+        self.map.insert(v, o);
+    }
+    /// The replacement of an operand (itself if none).
+    pub fn get(&self, o: Operand) -> Operand {
+        let mut o = o;
+        while let Operand::Val(v) = o {
+            match self.map.get(&v) {
+                Some(n) if *n != o => o = *n,
+                _ => break,
+            }
+        }
+        o
+    }
+    /// Applies the substitution to an operation's operands and to its
+    /// snapshot.
+    pub fn apply(&self, trace: &mut Trace, op: &mut Op) {
+        if self.map.is_empty() {
+            return;
+        }
+        for a in &mut op.args {
+            *a = self.get(*a);
+        }
+        if let Some(sid) = op.snapshot {
+            let snap = &mut trace.snapshots[sid.0 as usize];
+            for s in &mut snap.slots {
+                if let ResumeValue::Op(o) = s.value {
+                    s.value = ResumeValue::Op(self.get(o));
+                }
+            }
+            for v in &mut snap.virtuals {
+                for (_, rv) in &mut v.fields {
+                    if let ResumeValue::Op(o) = *rv {
+                        *rv = ResumeValue::Op(self.get(o));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Rewrites every operation in order with `f`, which sees each op after the
+/// substitution learned so far was applied, and returns whether to keep it.
+pub fn rewrite(trace: &mut Trace, mut f: impl FnMut(&mut Trace, &mut Op, &mut Subst) -> bool) {
+    let ops = std::mem::take(&mut trace.ops);
+    let mut out = Vec::with_capacity(ops.len());
+    let mut subst = Subst::default();
+    for mut op in ops {
+        subst.apply(trace, &mut op);
+        if f(trace, &mut op, &mut subst) {
+            out.push(op);
+        }
+    }
+    trace.ops = out;
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use crate::ir_parse::parse_trace;
+
+    /// Runs `pass` on `input` and compares with `expected` (both IR text;
+    /// leading indentation and blank lines are ignored).
+    pub fn check(pass: fn(&mut crate::ir::Trace), input: &str, expected: &str) {
+        let norm = |s: &str| {
+            s.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let mut t = parse_trace(&norm(input)).unwrap_or_else(|e| panic!("input: {e}"));
+        t.verify().unwrap();
+        pass(&mut t);
+        t.verify()
+            .unwrap_or_else(|e| panic!("pass produced an invalid trace: {e}\n{t}"));
+        let got = norm(&t.to_text());
+        let want = norm(expected);
+        assert_eq!(got, want, "\n--- got ---\n{got}\n--- want ---\n{want}\n");
+    }
+}
