@@ -1,0 +1,33 @@
+-- io.read / io.lines on standard input (fed from io_read.stdin)
+local first = io.read()
+print("first line (default 'l'):", first)
+local keep = io.read("L")
+print("line with newline 'L':", string.format("%q", keep))
+local n1, n2 = io.read("n", "n")
+print("two numbers:", n1, math.type(n1), n2, math.type(n2))
+local hex = io.read("n")
+print("hex number:", hex)
+local rest_of_line = io.read("l")
+print("rest of number line:", string.format("%q", rest_of_line))
+local bad = io.read("n")
+print("failed number read:", bad)
+local after_bad = io.read("l")
+print("line after failed number:", after_bad)
+local chars = io.read(5)
+print("read 5 bytes:", chars)
+local zero = io.read(0)
+print("read 0 bytes (not eof):", string.format("%q", zero))
+io.read("l")
+local count = 0
+for line in io.lines() do
+  count = count + 1
+  print("io.lines", count, line, #line)
+  if count == 3 then break end
+end
+local all = io.read("a")
+print("read 'a' rest:", string.format("%q", all))
+print("read 'a' at eof:", string.format("%q", io.read("a")))
+print("read 'l' at eof:", io.read("l"))
+print("read 'n' at eof:", io.read("n"))
+print("read 0 at eof:", io.read(0))
+print("bad format:", pcall(io.read, "x"))

@@ -1,0 +1,3 @@
+-- helper for load_dofile.lua (not a standalone test program)
+dofile_helper_global = "set by dofile"
+return "first", 2

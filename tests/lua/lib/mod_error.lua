@@ -1,0 +1,2 @@
+-- helper module that fails while loading
+error("module failed to initialise")

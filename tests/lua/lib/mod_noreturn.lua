@@ -1,0 +1,2 @@
+-- helper module that returns nothing: require stores true
+noreturn_loaded = true
