@@ -1,0 +1,354 @@
+//! The JIT driver: what the interpreter calls at its merge points.
+//!
+//! The interpreter calls [`JitDriver::can_enter_jit`] at every loop header
+//! (RPython's `can_enter_jit`, placed at backward-jump targets). The driver
+//! either lets it keep interpreting, hands it a [`Recorder`] because the
+//! loop just became hot, or runs the loop's compiled trace and reports where
+//! interpretation must resume after a guard exit. While recording, the
+//! interpreter runs its recording-mode step function and calls
+//! [`JitDriver::recording_at`] at each merge point; when it is back where
+//! recording began, the driver closes the loop, optimizes the trace,
+//! compiles it with the backend and installs it for that location.
+//!
+//! Every stage is timed and counted in [`JitStats`], and, when dumping is
+//! on, every trace is written out as recorded, after each optimizer pass,
+//! and as the backend's IR and disassembly, labelled with printable green
+//! locations.
+
+use crate::backend::{Backend, CompileOptions, CompiledTrace, ExecCtx};
+use crate::config::{DumpTarget, JitConfig};
+use crate::ir::Trace;
+use crate::optimize;
+use crate::record::{AbortReason, Recorder};
+use crate::resume::{restore, RedFrame};
+use crate::stats::{JitStats, TraceStats};
+use crate::warmup::{FxBuild, LoopState};
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// A green key: the per-location constants of the interpreter's merge point
+/// (e.g. code object and pc).
+pub trait Green: Copy + Eq + Hash + std::fmt::Debug {}
+impl<T: Copy + Eq + Hash + std::fmt::Debug> Green for T {}
+
+/// What the interpreter does next at a loop header.
+pub enum Enter<G> {
+    /// Keep interpreting.
+    Interpret,
+    /// The loop is hot: run the recording-mode step function with this
+    /// recorder until [`JitDriver::recording_at`] says the recording is
+    /// done.
+    Record(Box<Recorder<G>>),
+    /// Compiled code ran and left through a guard; the red state has been
+    /// written back into the frame. Continue interpreting at this location.
+    Resumed(G),
+}
+
+/// The state of a recording after a merge point.
+pub enum Recording<G> {
+    /// Keep recording.
+    Continue(Box<Recorder<G>>),
+    /// Recording is over (compiled or aborted): continue in plain mode. If
+    /// the loop was compiled, the interpreter may call `can_enter_jit` for
+    /// this same location at once.
+    Done,
+}
+
+struct Installed<G> {
+    trace: Trace,
+    greens: Vec<G>,
+    code: Box<dyn CompiledTrace>,
+    stats_index: usize,
+    exits: Vec<u64>,
+}
+
+/// The JIT for one interpreter (one per guest thread).
+pub struct JitDriver<G: Green> {
+    config: JitConfig,
+    backend: Box<dyn Backend>,
+    printer: Box<dyn Fn(&G) -> String>,
+    loops: HashMap<G, LoopState, FxBuild>,
+    installed: Vec<Installed<G>>,
+    stats: JitStats,
+    dump: Option<Box<dyn Write>>,
+    buf: Vec<u64>,
+    created: Instant,
+    recording_since: Option<Instant>,
+}
+
+impl<G: Green> JitDriver<G> {
+    /// A driver compiling with `backend`; `printer` renders a green
+    /// location for humans (`file:line opcode`), used in dumps and
+    /// statistics. If the dump file cannot be created, dumping goes to
+    /// stderr and a warning is printed.
+    pub fn new(
+        config: JitConfig,
+        backend: Box<dyn Backend>,
+        printer: impl Fn(&G) -> String + 'static,
+    ) -> JitDriver<G> {
+        let dump: Option<Box<dyn Write>> = match &config.dump {
+            None => None,
+            Some(DumpTarget::Stderr) => Some(Box::new(std::io::stderr())),
+            Some(DumpTarget::File(p)) => match std::fs::File::create(p) {
+                Ok(f) => Some(Box::new(std::io::BufWriter::new(f))),
+                Err(e) => {
+                    eprintln!(
+                        "meta-tracer: cannot create dump file {}: {e}; dumping to stderr",
+                        p.display()
+                    );
+                    Some(Box::new(std::io::stderr()))
+                }
+            },
+        };
+        JitDriver {
+            config,
+            backend,
+            printer: Box::new(printer),
+            loops: HashMap::default(),
+            installed: Vec::new(),
+            stats: JitStats::default(),
+            dump,
+            buf: Vec::new(),
+            created: Instant::now(),
+            recording_since: None,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &JitConfig {
+        &self.config
+    }
+
+    /// Statistics so far (a snapshot; per-guard exit counts are rendered
+    /// with printable locations here, not on the exit path).
+    pub fn stats(&self) -> JitStats {
+        let mut s = self.stats.clone();
+        for inst in &self.installed {
+            let exits = &mut s.traces[inst.stats_index].exits;
+            for (sid, &n) in inst.exits.iter().enumerate() {
+                if n > 0 {
+                    let green = &inst.greens[inst.trace.snapshots[sid].green as usize];
+                    *exits
+                        .entry(format!("{} (exit {sid})", (self.printer)(green)))
+                        .or_default() += n;
+                }
+            }
+        }
+        s
+    }
+
+    /// True if the JIT is enabled.
+    #[inline]
+    pub fn enabled(&self) -> bool {
+        self.config.enabled
+    }
+
+    /// Called by the interpreter at a loop header in plain mode.
+    #[inline]
+    pub fn can_enter_jit(&mut self, green: G, frame: &mut dyn RedFrame) -> Enter<G> {
+        if !self.config.enabled {
+            return Enter::Interpret;
+        }
+        let threshold = self.config.threshold;
+        let state = self.loops.entry(green).or_default();
+        if let Some(idx) = state.compiled {
+            return self.run_compiled(idx, frame);
+        }
+        if state.blacklisted || !state.tick(threshold) {
+            return Enter::Interpret;
+        }
+        self.stats.traces_started += 1;
+        self.recording_since = Some(Instant::now());
+        let name = (self.printer)(&green);
+        Enter::Record(Box::new(Recorder::new(
+            green,
+            name,
+            self.config.trace_limit,
+        )))
+    }
+
+    /// Called by the interpreter at every merge point while recording.
+    pub fn recording_at(&mut self, rec: Box<Recorder<G>>, green: G) -> Recording<G> {
+        if let Some(reason) = rec.aborted() {
+            self.abort(rec.start(), reason);
+            return Recording::Done;
+        }
+        if green != rec.start() {
+            return Recording::Continue(rec);
+        }
+        self.close(rec);
+        Recording::Done
+    }
+
+    /// Abandons a recording (the program ended, an error unwound the
+    /// loop's frame, ...).
+    pub fn abandon(&mut self, rec: Box<Recorder<G>>, reason: AbortReason) {
+        let reason = rec.aborted().unwrap_or(reason);
+        self.abort(rec.start(), reason);
+    }
+
+    /// The statistics report, as printed by `--jit-stats`.
+    pub fn report(&self) -> String {
+        self.stats().report()
+    }
+
+    fn abort(&mut self, start: G, reason: AbortReason) {
+        if let Some(t0) = self.recording_since.take() {
+            self.stats.time_tracing += t0.elapsed();
+        }
+        *self.stats.aborts.entry(reason).or_default() += 1;
+        let loc = (self.printer)(&start);
+        let state = self.loops.entry(start).or_default();
+        let black = state.abort(self.config.threshold, self.config.max_aborts);
+        if black {
+            self.stats.blacklisted += 1;
+        }
+        self.dump_text(&format!(
+            "---- abort recording at {loc}: {reason}{}\n",
+            if black { " (blacklisted)" } else { "" }
+        ));
+    }
+
+    fn close(&mut self, rec: Box<Recorder<G>>) {
+        if let Some(t0) = self.recording_since.take() {
+            self.stats.time_tracing += t0.elapsed();
+        }
+        let start = rec.start();
+        let (mut trace, greens) = match rec.close() {
+            Ok(x) => x,
+            Err(reason) => {
+                self.abort(start, reason);
+                return;
+            }
+        };
+        let id = self.stats.traces.len() + 1;
+        let location = (self.printer)(&start);
+        let recorded_ops = trace.ops.len();
+        let dumping = self.dump.is_some();
+        let printer = &self.printer;
+        let loc_of = |g: u32| {
+            greens
+                .get(g as usize)
+                .map(|g| printer(g))
+                .unwrap_or_else(|| format!("@{g}"))
+        };
+        let mut texts: Vec<String> = Vec::new();
+        if dumping {
+            texts.push(format!(
+                "---- trace {id} at {location}: recorded\n{}",
+                trace.to_text_with(&loc_of)
+            ));
+        }
+        let t_opt = Instant::now();
+        optimize::optimize(&mut trace, |pass, t| {
+            if dumping {
+                texts.push(format!(
+                    "---- trace {id} at {location}: after {pass}\n{}",
+                    t.to_text_with(&loc_of)
+                ));
+            }
+        });
+        let opt_time = t_opt.elapsed();
+        self.stats.time_optimizing += opt_time;
+        for t in texts {
+            self.dump_text(&t);
+        }
+        let t_comp = Instant::now();
+        let opts = CompileOptions {
+            count_iterations: self.config.count_iterations,
+            keep_dumps: dumping,
+        };
+        let result = self.backend.compile(&trace, &opts);
+        let comp_time = t_comp.elapsed();
+        self.stats.time_compiling += comp_time;
+        let code = match result {
+            Ok(code) => code,
+            Err(e) => {
+                self.dump_text(&format!(
+                    "---- trace {id} at {location}: backend {} failed: {e}\n",
+                    self.backend.name()
+                ));
+                self.abort(start, AbortReason::CompileFailed);
+                return;
+            }
+        };
+        for (title, text) in code.dumps() {
+            self.dump_text(&format!("---- trace {id} at {location}: {title}\n{text}\n"));
+        }
+        self.stats.traces_compiled += 1;
+        self.stats.traces.push(TraceStats {
+            id,
+            location,
+            compiled_at: self.created.elapsed(),
+            recorded_ops,
+            optimized_ops: trace.ops.len(),
+            guards: trace.num_guards(),
+            compile_time: opt_time + comp_time,
+            code_bytes: code.code_size(),
+            ..TraceStats::default()
+        });
+        let need = code.buffer_len();
+        if self.buf.len() < need {
+            self.buf.resize(need, 0);
+        }
+        let exits = vec![0; trace.snapshots.len()];
+        self.installed.push(Installed {
+            trace,
+            greens,
+            code,
+            stats_index: id - 1,
+            exits,
+        });
+        self.loops.entry(start).or_default().compiled = Some(self.installed.len() - 1);
+    }
+
+    fn run_compiled(&mut self, idx: usize, frame: &mut dyn RedFrame) -> Enter<G> {
+        let inst = &mut self.installed[idx];
+        for (k, inp) in inst.trace.inputs.iter().enumerate() {
+            let (tag, bits) = frame.read_slot(inp.slot);
+            if tag != inp.tag {
+                self.stats.entry_type_mismatches += 1;
+                return Enter::Interpret;
+            }
+            self.buf[k] = bits;
+        }
+        let mut ctx = ExecCtx::default();
+        // SAFETY: the buffer holds every input with the tag the trace was
+        // recorded for (checked above) and is at least `buffer_len` words
+        // (resized at installation). `RedFrame` is an unsafe trait whose
+        // implementer guarantees that values with a given tag match the
+        // layouts the interpreter recorded, and the interpreter's recorded
+        // call descriptors name functions with the described signatures.
+        let sid = unsafe { inst.code.run(&mut self.buf, &mut ctx) } as usize;
+        let st = &mut self.stats.traces[inst.stats_index];
+        st.entries += 1;
+        st.iterations += ctx.iterations;
+        self.stats.entries += 1;
+        self.stats.iterations += ctx.iterations;
+        self.stats.guard_exits += 1;
+        let Some(snap) = inst.trace.snapshots.get(sid) else {
+            // A backend returned an exit that does not exist: a backend bug.
+            panic!("compiled trace returned unknown exit {sid}");
+        };
+        inst.exits[sid] += 1;
+        let green = inst.greens[snap.green as usize];
+        if let Err(e) = restore(&inst.trace, snap, &self.buf, frame) {
+            panic!("resume failed: {}", e.0);
+        }
+        Enter::Resumed(green)
+    }
+
+    fn dump_text(&mut self, s: &str) {
+        if let Some(d) = &mut self.dump {
+            let _ = d.write_all(s.as_bytes());
+            let _ = d.flush();
+        }
+    }
+
+    /// Time since the driver was created.
+    pub fn uptime(&self) -> Duration {
+        self.created.elapsed()
+    }
+}

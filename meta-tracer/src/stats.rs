@@ -1,0 +1,120 @@
+//! JIT statistics: counters, not guesses.
+//!
+//! Everything here is counted as it happens (recordings started, aborted by
+//! reason, compiled; compiled-code entries and iterations; guard exits per
+//! guard) or timed around the stage it measures (recording, optimizing,
+//! compiling). `--jit-stats` prints [`JitStats::report`]; library users read
+//! the fields directly.
+
+use crate::record::AbortReason;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// Per-trace figures.
+#[derive(Debug, Clone, Default)]
+pub struct TraceStats {
+    /// Sequence number (1-based, in compilation order).
+    pub id: usize,
+    /// Printable start location.
+    pub location: String,
+    /// Time since the driver was created when the trace was installed.
+    pub compiled_at: Duration,
+    /// Operations as recorded.
+    pub recorded_ops: usize,
+    /// Operations after optimization.
+    pub optimized_ops: usize,
+    /// Guards after optimization.
+    pub guards: usize,
+    /// Time spent optimizing and compiling this trace.
+    pub compile_time: Duration,
+    /// Machine code bytes.
+    pub code_bytes: usize,
+    /// Times compiled code was entered.
+    pub entries: u64,
+    /// Loop iterations run in compiled code.
+    pub iterations: u64,
+    /// Exits taken, by printable guard location.
+    pub exits: BTreeMap<String, u64>,
+}
+
+/// Whole-run figures.
+#[derive(Debug, Clone, Default)]
+pub struct JitStats {
+    /// Recordings started.
+    pub traces_started: u64,
+    /// Recordings aborted, by reason.
+    pub aborts: BTreeMap<AbortReason, u64>,
+    /// Traces compiled and installed.
+    pub traces_compiled: u64,
+    /// Locations blacklisted after repeated aborts.
+    pub blacklisted: u64,
+    /// Compiled-code entries.
+    pub entries: u64,
+    /// Entries refused because a slot's type tag differed from the trace's.
+    pub entry_type_mismatches: u64,
+    /// Guard exits taken (all traces).
+    pub guard_exits: u64,
+    /// Loop iterations run in compiled code (all traces).
+    pub iterations: u64,
+    /// Time spent interpreting while recording.
+    pub time_tracing: Duration,
+    /// Time spent in optimizer passes.
+    pub time_optimizing: Duration,
+    /// Time spent in the backend.
+    pub time_compiling: Duration,
+    /// Per-trace figures, in compilation order.
+    pub traces: Vec<TraceStats>,
+}
+
+impl JitStats {
+    /// Recordings aborted, all reasons.
+    pub fn traces_aborted(&self) -> u64 {
+        self.aborts.values().sum()
+    }
+
+    /// A human-readable report.
+    pub fn report(&self) -> String {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let mut s = String::new();
+        let _ = writeln!(s, "== JIT statistics");
+        let _ = writeln!(s, "traces started:      {}", self.traces_started);
+        let _ = writeln!(s, "traces aborted:      {}", self.traces_aborted());
+        for (r, n) in &self.aborts {
+            let _ = writeln!(s, "  {:<32} {n}", r.name());
+        }
+        let _ = writeln!(s, "traces compiled:     {}", self.traces_compiled);
+        let _ = writeln!(s, "blacklisted loops:   {}", self.blacklisted);
+        let _ = writeln!(s, "compiled-code entries: {}", self.entries);
+        let _ = writeln!(
+            s,
+            "entries refused (type mismatch): {}",
+            self.entry_type_mismatches
+        );
+        let _ = writeln!(s, "compiled iterations: {}", self.iterations);
+        let _ = writeln!(s, "guard exits taken:   {}", self.guard_exits);
+        let _ = writeln!(s, "time tracing:        {:.3} ms", ms(self.time_tracing));
+        let _ = writeln!(s, "time optimizing:     {:.3} ms", ms(self.time_optimizing));
+        let _ = writeln!(s, "time compiling:      {:.3} ms", ms(self.time_compiling));
+        for t in &self.traces {
+            let _ = writeln!(
+                s,
+                "trace {} at {}: compiled at {:.3} ms, {} ops recorded, {} optimized, {} guards, {:.3} ms to optimize+compile, {} bytes; {} entries, {} iterations",
+                t.id,
+                t.location,
+                ms(t.compiled_at),
+                t.recorded_ops,
+                t.optimized_ops,
+                t.guards,
+                ms(t.compile_time),
+                t.code_bytes,
+                t.entries,
+                t.iterations
+            );
+            for (loc, n) in &t.exits {
+                let _ = writeln!(s, "  exit at {loc}: {n}");
+            }
+        }
+        s
+    }
+}
