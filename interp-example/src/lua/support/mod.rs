@@ -1,3 +1,4 @@
 //! Pure helper algorithms for the Lua standard library (patterns, number
 //! formatting and parsing, random numbers, sorting, dates). They know nothing
 //! about the VM's value representation.
+pub mod pattern;
