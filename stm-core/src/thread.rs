@@ -163,6 +163,7 @@ pub struct StmThread {
     attempt_start_ns: u64,
     stats: ThreadStats,
     rng: u64,
+    last_wv: u64,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -200,6 +201,7 @@ impl Runtime {
             attempt_start: None,
             attempt_start_ns: 0,
             stats: ThreadStats::default(),
+            last_wv: 0,
             rng: 0x9E37_79B9_7F4A_7C15 ^ ((slot as u64 + 1) << 17),
             _not_send: PhantomData,
         }))
@@ -252,6 +254,13 @@ impl StmThread {
     /// Statistics of this thread so far.
     pub fn stats(&self) -> ThreadStats {
         self.stats
+    }
+
+    /// Commit timestamp of the last committed transaction of this thread, or
+    /// 0 if it wrote nothing (read-only transactions serialise at their
+    /// snapshot). Writer timestamps are unique and give the serial order.
+    pub fn last_commit_timestamp(&self) -> u64 {
+        self.last_wv
     }
 
     /// Whether a transaction is running.
@@ -477,12 +486,14 @@ impl StmThread {
             let wv = c + 1;
             clock.store(wv, Ordering::Release);
             self.release_all(wv);
+            self.last_wv = wv;
             self.slot_ref().inevitable.store(false, Ordering::SeqCst);
         } else if self.write_set.is_empty() {
             // Read-only (possibly with private allocations): nothing to
             // publish; fresh objects get any past timestamp.
             let v = self.rv & !1;
             self.release_all(v);
+            self.last_wv = 0;
         } else {
             self.slot_ref().state.store(ST_COMMITTING, Ordering::SeqCst);
             let mut w = Wait {
@@ -528,6 +539,7 @@ impl StmThread {
                 }
             }
             self.release_all(wv);
+            self.last_wv = wv;
         }
         self.stats.commits += 1;
         if let Some(t) = self.attempt_start {
