@@ -45,7 +45,10 @@ fn check_chain(tx: &mut StmThread, head: ObjRef, len: usize) -> Result<(), StmEr
 
 #[test]
 fn gc_stress_concurrent_transactions_and_aborts() {
-    let rt = Runtime::new(Config { gc_threshold_bytes: 64 << 10, ..Config::default() });
+    let rt = Runtime::new(Config {
+        gc_threshold_bytes: 64 << 10,
+        ..Config::default()
+    });
     let threads = 3;
     let slots = 16;
     let chain = 8;
@@ -69,7 +72,9 @@ fn gc_stress_concurrent_transactions_and_aborts() {
             std::thread::spawn(move || {
                 let mut th = rt.register_thread().unwrap();
                 // A thread-private structure kept alive through the shadow stack.
-                let private = th.atomically(|tx| build_chain(tx, 900 + t as u64, 5)).unwrap();
+                let private = th
+                    .atomically(|tx| build_chain(tx, 900 + t as u64, 5))
+                    .unwrap();
                 th.push_root(private);
                 go.wait();
                 let mut rng = StdRng::seed_from_u64(t as u64);
@@ -115,14 +120,25 @@ fn gc_stress_concurrent_transactions_and_aborts() {
     })
     .unwrap();
     let st = rt.heap_stats();
-    assert!(st.collections >= 5, "expected many collections, got {}", st.collections);
-    eprintln!("gc stress: {} collections, footprint {} KiB", st.collections, st.footprint_bytes >> 10);
+    assert!(
+        st.collections >= 5,
+        "expected many collections, got {}",
+        st.collections
+    );
+    eprintln!(
+        "gc stress: {} collections, footprint {} KiB",
+        st.collections,
+        st.footprint_bytes >> 10
+    );
 }
 
 #[test]
 fn memory_bounded_in_allocation_loop() {
     // binary-trees style: build and drop trees; only one long-lived tree.
-    let rt = Runtime::new(Config { gc_threshold_bytes: 256 << 10, ..Config::default() });
+    let rt = Runtime::new(Config {
+        gc_threshold_bytes: 256 << 10,
+        ..Config::default()
+    });
     let mut th = rt.register_thread().unwrap();
     fn tree(tx: &mut StmThread, depth: u32) -> Result<u64, StmError> {
         let n = tx.alloc(4, 2)?;
@@ -162,7 +178,11 @@ fn memory_bounded_in_allocation_loop() {
     // around threshold + live data.
     assert!(st.collections >= 3, "collections: {}", st.collections);
     assert!(peak < 2 << 20, "heap grew to {peak} bytes");
-    eprintln!("bounded: {} collections, peak footprint {} KiB", st.collections, peak >> 10);
+    eprintln!(
+        "bounded: {} collections, peak footprint {} KiB",
+        st.collections,
+        peak >> 10
+    );
 }
 
 #[test]
@@ -185,7 +205,10 @@ fn aborted_allocations_are_reused() {
 
 #[test]
 fn large_objects_and_bytes() {
-    let rt = Runtime::new(Config { gc_threshold_bytes: 64 << 10, ..Config::default() });
+    let rt = Runtime::new(Config {
+        gc_threshold_bytes: 64 << 10,
+        ..Config::default()
+    });
     let mut th = rt.register_thread().unwrap();
     let keep = th
         .atomically(|tx| {
