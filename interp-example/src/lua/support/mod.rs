@@ -1,4 +1,5 @@
 //! Pure helper algorithms for the Lua standard library (patterns, number
 //! formatting and parsing, random numbers, sorting, dates). They know nothing
 //! about the VM's value representation.
+pub mod number;
 pub mod pattern;
