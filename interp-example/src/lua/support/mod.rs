@@ -4,3 +4,4 @@
 pub mod format;
 pub mod number;
 pub mod pattern;
+pub mod random;
