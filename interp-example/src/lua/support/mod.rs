@@ -5,3 +5,4 @@ pub mod format;
 pub mod number;
 pub mod pattern;
 pub mod random;
+pub mod sort;
