@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""Turn the raw measurements of benchmarks/compare.sh into results.json and RESULTS.md.
+
+Usage: report.py DATA.tsv RESULTS.json RESULTS.md
+DATA.tsv columns: name size impl status median min max mean runs note
+(status: ok | wrong | failed | missing).  Machine/run details come from CMP_*
+environment variables set by compare.sh.  Standard library only.
+"""
+import json
+import math
+import os
+import sys
+
+IMPLS = ["nojit", "jit", "lua54", "luajit"]
+LABELS = {
+    "nojit": "interp-example --no-jit",
+    "jit": "interp-example (JIT)",
+    "lua54": "lua5.4",
+    "luajit": "luajit",
+}
+
+
+def load(path):
+    benches = {}
+    order = []
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line:
+                continue
+            cols = line.split("\t")
+            cols += [""] * (11 - len(cols))
+            name, size, impl, status, median, mn, mx, mean, runs, note, cpu = cols[:11]
+            if name not in benches:
+                benches[name] = {"name": name, "size": size or "default", "results": {}}
+                order.append(name)
+            r = {"status": status, "note": note}
+            if median:
+                r.update(median=float(median), min=float(mn), max=float(mx), mean=float(mean), runs=int(runs))
+                if cpu:
+                    r["cpu"] = float(cpu)
+            benches[name]["results"][impl] = r
+    return [benches[n] for n in order]
+
+
+def env(name, default=""):
+    return os.environ.get(name, default)
+
+
+def geomean(xs):
+    xs = [x for x in xs if x and x > 0]
+    if not xs:
+        return None
+    return math.exp(sum(math.log(x) for x in xs) / len(xs))
+
+
+def ok_time(bench, impl):
+    r = bench["results"].get(impl)
+    if r and r["status"] == "ok":
+        return r["median"]
+    return None
+
+
+def cell(bench, impl):
+    r = bench["results"].get(impl)
+    if r is None:
+        return "—"
+    st = r["status"]
+    if st == "ok":
+        return "%.3f" % r["median"]
+    if st == "wrong":
+        return "%.3f ✗ wrong output" % r["median"]
+    if st == "missing":
+        return "not run (missing)"
+    note = r.get("note", "")
+    short = note.split(":")[0] if note else "failed"
+    return "FAILED (%s)" % short
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt_ratio(x):
+    return "—" if x is None else "%.2fx" % x
+
+
+def main():
+    data_path, json_path, md_path = sys.argv[1:4]
+    benches = load(data_path)
+    impls_present = [i for i in IMPLS if any(i in b["results"] for b in benches)]
+    meta = {
+        "date": env("CMP_DATE"),
+        "commit": env("CMP_COMMIT"),
+        "cpu": env("CMP_CPU"),
+        "nproc": env("CMP_NPROC"),
+        "memory": env("CMP_MEM"),
+        "os": env("CMP_OS"),
+        "kernel": env("CMP_KERNEL"),
+        "versions": env("CMP_VERSIONS"),
+        "timer": env("CMP_HYPERFINE"),
+        "runs": env("CMP_RUNS"),
+        "quick": env("CMP_QUICK") == "1",
+        "note": env("CMP_NOTE"),
+        "build": env("CMP_BUILD"),
+        "interp_binary": env("CMP_INTERP"),
+        "load": env("CMP_LOAD"),
+        "labels": LABELS,
+    }
+
+    # ratios and geometric means
+    pairs = [
+        ("nojit", "lua54", "no-JIT / lua5.4"),
+        ("jit", "lua54", "JIT / lua5.4"),
+        ("luajit", "lua54", "luajit / lua5.4"),
+        ("nojit", "luajit", "no-JIT / luajit"),
+        ("jit", "luajit", "JIT / luajit"),
+        ("jit", "nojit", "JIT / no-JIT"),
+    ]
+    pairs = [p for p in pairs if p[0] in impls_present and p[1] in impls_present]
+    for b in benches:
+        b["ratios"] = {"%s/%s" % (a, c): ratio(ok_time(b, a), ok_time(b, c)) for a, c, _ in pairs}
+    geo = {}
+    for a, c, _ in pairs:
+        key = "%s/%s" % (a, c)
+        vals = [b["ratios"][key] for b in benches if b["ratios"][key] is not None]
+        geo[key] = {"geomean": geomean(vals), "count": len(vals)}
+    geo_times = {i: geomean([ok_time(b, i) for b in benches if ok_time(b, i)]) for i in impls_present}
+    out = {"meta": meta, "impls": impls_present, "benchmarks": benches, "geomeans": geo, "geomean_times": geo_times}
+    with open(json_path, "w") as f:
+        json.dump(out, f, indent=1, sort_keys=True)
+
+    failing = {i for i in impls_present if not any(ok_time(b, i) for b in benches)}
+    L = []
+    L.append("# Lua benchmark results")
+    L.append("")
+    banner = []
+    if meta["note"]:
+        banner.append(meta["note"])
+    if failing & {"nojit", "jit"}:
+        banner.append(
+            "**Preliminary:** %s did not complete any benchmark in this run, so only the reference "
+            "interpreters were measured; re-run `benchmarks/compare.sh` once the Lua VM works."
+            % " and ".join("`%s`" % LABELS[i] for i in IMPLS if i in failing and i in ("nojit", "jit"))
+        )
+    if meta["quick"]:
+        banner.append("**Quick mode:** reduced sizes and a single run each; not a performance measurement.")
+    if meta["build"]:
+        banner.append("Build problem: %s." % meta["build"])
+    for line in banner:
+        L.append("> " + line)
+        L.append(">")
+    if banner:
+        L.pop()
+        L.append("")
+    L.append("Generated by `benchmarks/compare.sh` on %s (commit `%s`). Chart: [results.svg](results.svg); raw data: [results.json](results.json)." % (meta["date"], meta["commit"]))
+    L.append("")
+    L.append("## Median wall-clock time (seconds)")
+    L.append("")
+    hdr = ["benchmark", "size"] + [LABELS[i] for i in impls_present]
+    L.append("| " + " | ".join(hdr) + " |")
+    L.append("|" + "|".join(["---"] * 2 + ["---:"] * len(impls_present)) + "|")
+    for b in benches:
+        L.append("| " + " | ".join([b["name"], str(b["size"])] + [cell(b, i) for i in impls_present]) + " |")
+    L.append("| **geometric mean** | | " + " | ".join(
+        ("%.3f" % geo_times[i]) if geo_times.get(i) else "—" for i in impls_present) + " |")
+    L.append("")
+    if any("cpu" in r for b in benches for r in b["results"].values()):
+        L.append("### CPU time (user + system, mean of the timed runs, seconds)")
+        L.append("")
+        L.append("Less sensitive than wall-clock time to other load on a shared machine.")
+        L.append("")
+        L.append("| benchmark | " + " | ".join(LABELS[i] for i in impls_present) + " |")
+        L.append("|---|" + "|".join(["---:"] * len(impls_present)) + "|")
+        for b in benches:
+            row = []
+            for i in impls_present:
+                r = b["results"].get(i)
+                row.append("%.3f" % r["cpu"] if r and r["status"] in ("ok", "wrong") and "cpu" in r else "—")
+            L.append("| " + b["name"] + " | " + " | ".join(row) + " |")
+        L.append("")
+    L.append("Geometric means of times are over the benchmarks each implementation completed correctly, so compare ratios (below) rather than these when the sets differ.")
+    L.append("")
+    if pairs:
+        L.append("## Ratios (time / time; lower is faster for the first)")
+        L.append("")
+        L.append("| benchmark | " + " | ".join(p[2] for p in pairs) + " |")
+        L.append("|---|" + "|".join(["---:"] * len(pairs)) + "|")
+        for b in benches:
+            L.append("| " + b["name"] + " | " + " | ".join(fmt_ratio(b["ratios"]["%s/%s" % (a, c)]) for a, c, _ in pairs) + " |")
+        L.append("| **geometric mean** | " + " | ".join(
+            "%s (n=%d)" % (fmt_ratio(geo["%s/%s" % (a, c)]["geomean"]), geo["%s/%s" % (a, c)]["count"]) for a, c, _ in pairs) + " |")
+        L.append("")
+    # targets from issue 4
+    L.append("## Targets (issue 4)")
+    L.append("")
+    g = geo.get("nojit/lua54", {}).get("geomean")
+    n_ok = geo.get("nojit/lua54", {}).get("count", 0)
+    if g is None:
+        L.append("- Interpreter only ≤ 1.3x slower than lua5.4 (geometric mean): **not measured** (interp-example did not run).")
+    elif n_ok < len(benches):
+        L.append("- Interpreter only ≤ 1.3x slower than lua5.4 (geometric mean): %.2fx over only %d of %d benchmarks — **not met** (every benchmark must run correctly)." % (g, n_ok, len(benches)))
+    else:
+        L.append("- Interpreter only ≤ 1.3x slower than lua5.4 (geometric mean): %.2fx — **%s**." % (g, "met" if g <= 1.3 else "not met"))
+    slower = [b["name"] for b in benches if b["ratios"].get("jit/nojit") is not None and b["ratios"]["jit/nojit"] > 1.0]
+    if "jit/nojit" not in geo or geo["jit/nojit"]["count"] == 0:
+        L.append("- JIT on never slower than JIT off: **not measured**.")
+    elif slower or geo["jit/nojit"]["count"] < len(benches):
+        if not slower:
+            slower = ["(only %d of %d benchmarks measured in both modes)" % (geo["jit/nojit"]["count"], len(benches))]
+        L.append("- JIT on never slower than JIT off: **not met** on %s." % ", ".join(slower))
+    else:
+        L.append("- JIT on never slower than JIT off: **met** on all %d benchmarks measured." % geo["jit/nojit"]["count"])
+    L.append("")
+    problems = []
+    for b in benches:
+        for i in impls_present:
+            r = b["results"].get(i)
+            if r and r["status"] != "ok":
+                problems.append("- %s under %s: %s%s" % (b["name"], LABELS[i], r["status"], (" — " + r["note"]) if r.get("note") else ""))
+    L.append("## Failures and output disagreements")
+    L.append("")
+    if problems:
+        L.extend(problems)
+    else:
+        L.append("None: every implementation completed every benchmark and printed exactly what lua5.4 printed.")
+    L.append("")
+    L.append("## Machine")
+    L.append("")
+    L.append("- CPU: %s (nproc = %s)" % (meta["cpu"] or "unknown", meta["nproc"]))
+    L.append("- Memory: %s" % (meta["memory"] or "unknown"))
+    L.append("- OS: %s, kernel %s" % (meta["os"] or "unknown", meta["kernel"]))
+    L.append("- Reference interpreters: %s" % meta["versions"])
+    L.append("- interp-example binary: `%s`" % meta["interp_binary"])
+    L.append("- Load average (1/5/15 min) %s" % (meta["load"] or "unknown"))
+    L.append("")
+    L.append("## How measured")
+    L.append("")
+    L.append("- Each benchmark (`benchmarks/lua/*.lua`, run from the repository root with its size argument) is first run once untimed per implementation; its standard output must equal lua5.4's byte for byte, otherwise the cell is marked *wrong output*. Non-zero exit, crash or timeout marks the cell *FAILED*.")
+    L.append("- Then %s timed runs with %s (no shell, no warm-up); the table shows the median wall-clock time. Ratios and geometric means use only correct, completed runs." % (meta["runs"], meta["timer"]))
+    L.append("- The machine may be shared with other work, so small differences (<5%) are noise.")
+    L.append("")
+    with open(md_path, "w") as f:
+        f.write("\n".join(L))
+
+
+if __name__ == "__main__":
+    main()
