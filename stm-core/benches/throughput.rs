@@ -1,1 +1,187 @@
-fn main() {}
+//! Transactional overhead and scaling:
+//! * `single_thread`: a workload (read-modify-write of 16 objects per unit)
+//!   run plainly vs in one transaction per unit;
+//! * `scaling`: the same workload on disjoint objects with 1 and 2 threads
+//!   (no conflicts) — compare the elements/s figures (target ≥ 1.85x);
+//! * `contention`: 2 threads doing transfers among K accounts for K from
+//!   4096 down to 1; throughput from criterion, abort rates printed once.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+use stm_core::{Config, ObjRef, Runtime, StmThread};
+
+const PER_TX: usize = 16;
+
+fn objects(rt: &Runtime, th: &mut StmThread, n: usize) -> Vec<ObjRef> {
+    let v = th
+        .atomically(|tx| {
+            (0..n)
+                .map(|_| tx.alloc(1, 1))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap();
+    for &o in &v {
+        rt.add_root(o);
+    }
+    v
+}
+
+fn unit(th: &mut StmThread, objs: &[ObjRef], k: usize) {
+    th.atomically(|tx| {
+        for j in 0..PER_TX {
+            let o = objs[(k * PER_TX + j) % objs.len()];
+            let v = tx.read(o, 0)?;
+            tx.write(o, 0, v.wrapping_add(1))?;
+        }
+        Ok(())
+    })
+    .unwrap();
+}
+
+fn single_thread(c: &mut Criterion) {
+    let mut g = c.benchmark_group("single_thread");
+    const UNITS: usize = 1000;
+    g.throughput(Throughput::Elements(UNITS as u64));
+    let rt = Runtime::new(Config::default());
+    let mut th = rt.register_thread().unwrap();
+    let objs = objects(&rt, &mut th, 256);
+    let plain: Vec<AtomicU64> = (0..256).map(|_| AtomicU64::new(0)).collect();
+    g.bench_function("plain", |b| {
+        b.iter(|| {
+            for k in 0..UNITS {
+                for j in 0..PER_TX {
+                    let o = &plain[(k * PER_TX + j) % plain.len()];
+                    let v = o.load(Ordering::Relaxed);
+                    o.store(black_box(v.wrapping_add(1)), Ordering::Relaxed);
+                }
+            }
+        })
+    });
+    g.bench_function("transactional", |b| {
+        b.iter(|| {
+            for k in 0..UNITS {
+                unit(&mut th, &objs, k);
+            }
+        })
+    });
+    g.finish();
+}
+
+/// Runs `units` units on each of `threads` threads over disjoint object sets.
+fn parallel(rt: &Runtime, sets: &[Vec<ObjRef>], units: usize) -> Duration {
+    let go = Arc::new(Barrier::new(sets.len() + 1));
+    let hs: Vec<_> = sets
+        .iter()
+        .cloned()
+        .map(|objs| {
+            let (rt, go) = (rt.clone(), go.clone());
+            std::thread::spawn(move || {
+                let mut th = rt.register_thread().unwrap();
+                go.wait();
+                for k in 0..units {
+                    unit(&mut th, &objs, k);
+                }
+                go.wait();
+            })
+        })
+        .collect();
+    go.wait();
+    let t = Instant::now();
+    go.wait();
+    let d = t.elapsed();
+    for h in hs {
+        h.join().unwrap();
+    }
+    d
+}
+
+fn scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling_no_conflict");
+    const UNITS: usize = 20_000;
+    let rt = Runtime::new(Config::default());
+    let mut th = rt.register_thread().unwrap();
+    let sets: Vec<Vec<ObjRef>> = (0..2).map(|_| objects(&rt, &mut th, 256)).collect();
+    drop(th);
+    for threads in [1usize, 2] {
+        g.throughput(Throughput::Elements((UNITS * threads) as u64));
+        g.bench_function(format!("{threads}_threads"), |b| {
+            b.iter_custom(|n| (0..n).map(|_| parallel(&rt, &sets[..threads], UNITS)).sum())
+        });
+    }
+    g.finish();
+}
+
+fn transfers(
+    rt: &Runtime,
+    accounts: &[ObjRef],
+    threads: usize,
+    units: usize,
+) -> (Duration, u64, u64) {
+    let go = Arc::new(Barrier::new(threads + 1));
+    let hs: Vec<_> = (0..threads)
+        .map(|t| {
+            let (rt, go, acc) = (rt.clone(), go.clone(), accounts.to_vec());
+            std::thread::spawn(move || {
+                let mut th = rt.register_thread().unwrap();
+                let mut x = 0x2545_F491_4F6C_DD1Du64 ^ (t as u64 + 1);
+                go.wait();
+                for _ in 0..units {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let a = acc[(x % acc.len() as u64) as usize];
+                    let b = acc[((x >> 20) % acc.len() as u64) as usize];
+                    th.atomically(|tx| {
+                        let va = tx.read(a, 0)?;
+                        for _ in 0..50 {
+                            std::hint::spin_loop();
+                        }
+                        tx.write(a, 0, va.wrapping_sub(1))?;
+                        let vb = tx.read(b, 0)?;
+                        tx.write(b, 0, vb.wrapping_add(1))
+                    })
+                    .unwrap();
+                }
+                go.wait();
+                th.stats()
+            })
+        })
+        .collect();
+    go.wait();
+    let t = Instant::now();
+    go.wait();
+    let d = t.elapsed();
+    let (mut commits, mut aborts) = (0, 0);
+    for h in hs {
+        let s = h.join().unwrap();
+        commits += s.commits;
+        aborts += s.aborts;
+    }
+    (d, commits, aborts)
+}
+
+fn contention(c: &mut Criterion) {
+    let mut g = c.benchmark_group("contention_2_threads");
+    const UNITS: usize = 5_000;
+    let rt = Runtime::new(Config::default());
+    let mut th = rt.register_thread().unwrap();
+    for k in [4096usize, 256, 16, 4, 1] {
+        let acc = objects(&rt, &mut th, k);
+        let (d, commits, aborts) = transfers(&rt, &acc, 2, UNITS);
+        eprintln!(
+            "contention k={k}: {:.0} tx/s, abort rate {:.1}% ({aborts} aborts / {commits} commits)",
+            commits as f64 / d.as_secs_f64(),
+            100.0 * aborts as f64 / (aborts + commits) as f64
+        );
+        g.throughput(Throughput::Elements((UNITS * 2) as u64));
+        g.bench_function(format!("k{k}"), |b| {
+            b.iter_custom(|n| (0..n).map(|_| transfers(&rt, &acc, 2, UNITS).0).sum())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, single_thread, scaling, contention);
+criterion_main!(benches);
