@@ -19,11 +19,11 @@
 //! `unsafe`) using the well-known era-based day-number conversion, valid for
 //! every year that fits C's `int tm_year`, which is also the range outside of
 //! which lua5.4 reports "cannot be represented in this installation".
-//! Local time is modelled as a fixed UTC offset ([`TimeZone`]); the default
-//! is UTC, which is what glibc uses when `TZ` is unset and `/etc/localtime`
-//! is UTC (as on this build host).  Daylight-saving rules from tz database
-//! files are deliberately not implemented; a VM that needs them can pass a
-//! `TimeZone` whose offset it computed for the instant in question.
+//! Local time is described by a [`TimeZone`] (UTC offset, DST flag,
+//! abbreviation) valid at the instant in question; [`super::tz::Tz`]
+//! computes it from `TZ` / `/etc/localtime` (TZif and POSIX rules).  The
+//! default is UTC, which is what glibc uses when `TZ` is unset and
+//! `/etc/localtime` is UTC (as on this build host).
 
 /// A broken-down time (Lua's `os.date("*t")` table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -400,12 +400,26 @@ pub struct TimeFields {
     pub isdst: Option<bool>,
 }
 
-/// `os.time(table)`: validates the fields (year, month, day required; hour
-/// defaults to 12, min and sec to 0), normalizes out-of-range values like
-/// `mktime`, and returns the time plus the normalized fields that Lua writes
-/// back into the table.  Like lua5.4, a result of exactly -1 is reported as
-/// "time result cannot be represented in this installation".
+/// `os.time(table)` in a fixed-offset zone: validates the fields (year,
+/// month, day required; hour defaults to 12, min and sec to 0), normalizes
+/// out-of-range values like `mktime`, and returns the time plus the
+/// normalized fields that Lua writes back into the table.  Like lua5.4, a
+/// result of exactly -1 is reported as "time result cannot be represented in
+/// this installation".
 pub fn os_time(f: &TimeFields, local: &TimeZone) -> Result<(i64, Tm), DateError> {
+    os_time_in(f, &|_| local.clone())
+}
+
+/// `os.time(table)` in a zone whose offset varies: `zone_at(t)` gives the
+/// zone in effect at UTC instant `t` (see `tz::Tz::zone_at`).  The local
+/// wall-clock time is converted with two lookups (offset at the naive
+/// instant, then at the corrected one); `isdst` hints are ignored, so for
+/// wall-clock times that occur twice or never around a DST change the
+/// result may differ from glibc's `mktime`.
+pub fn os_time_in(
+    f: &TimeFields,
+    zone_at: &dyn Fn(i64) -> TimeZone,
+) -> Result<(i64, Tm), DateError> {
     let year = check_field("year", f.year, None, 1900)? as i64;
     let mon = check_field("month", f.month, None, 1)? as i64;
     let mday = check_field("day", f.day, None, 0)? as i64;
@@ -422,8 +436,10 @@ pub fn os_time(f: &TimeFields, local: &TimeZone) -> Result<(i64, Tm), DateError>
     }
     let days = days_from_civil(y, m, 1) + mday - 1;
     let local_secs = days * 86400 + hour * 3600 + min * 60 + sec;
-    let t = local_secs - local.offset;
-    let tm = broken_down(t, local).ok_or_else(err)?;
+    let guess = local_secs - zone_at(local_secs).offset;
+    let zone = zone_at(guess);
+    let t = local_secs - zone.offset;
+    let tm = broken_down(t, &zone).ok_or_else(err)?;
     if t == -1 {
         return Err(err());
     }

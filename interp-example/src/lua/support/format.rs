@@ -6,7 +6,7 @@
 //!   `tostring` and string coercion produce for numbers (`%.14g` for floats,
 //!   with `.0` appended when the result looks like an integer; `inf`, `-inf`,
 //!   `nan`, `-nan` as glibc prints them).
-//! * [`format`]: `string.format`, reading its arguments through the small
+//! * [`format`](fn@format): `string.format`, reading its arguments through the small
 //!   [`FormatArgs`] trait the VM implements, and reporting errors as
 //!   [`FormatError`] so the VM can raise them with its own error values.
 //! * [`printf_float`] / [`printf_int`]: single C-printf conversions with a
@@ -26,7 +26,7 @@
 //! un-normalized rounding carry `0x2.0p+0`), the `-+ #0` flags, width and
 //! precision.  Lua's own validation of conversion specifications (which
 //! flags each conversion accepts, at most two digits of width/precision, the
-//! exact error messages) is reproduced in [`format`].
+//! exact error messages) is reproduced in [`format`](fn@format).
 
 use super::number::{float_to_int_exact, str_to_number, Number};
 

@@ -209,7 +209,8 @@ fn tonumber_base_cases() {
 fn float_to_int_cases() {
     // (value, math.tointeger, math.floor as integer, math.ceil as integer)
     let n = None;
-    let cases: &[(f64, Option<i64>, Option<i64>, Option<i64>)] = &[
+    type Case = (f64, Option<i64>, Option<i64>, Option<i64>);
+    let cases: &[Case] = &[
         (0.0, Some(0), Some(0), Some(0)),
         (-0.0, Some(0), Some(0), Some(0)),
         (1.5, n, Some(1), Some(2)),
