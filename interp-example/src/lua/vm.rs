@@ -1,0 +1,2193 @@
+//! Stage 4: the virtual machine.
+//!
+//! Registers of every active Lua function live in one contiguous
+//! `stack: Vec<Value>`; a [`Frame`] records its closure, saved pc, base
+//! index and where its results go. Lua-to-Lua calls and returns do not
+//! recurse on the Rust stack: `Call` pushes a frame and the dispatch loop
+//! (`execute`) continues in the callee. Only native functions that call back
+//! into Lua (pcall, sort comparators, gsub callbacks, metamethods invoked
+//! from the VM) re-enter `execute`; that nesting is bounded by
+//! `MAX_C_CALLS` (lua5.4's "C stack overflow"), and the Lua stack by
+//! `MAX_STACK` slots ("stack overflow"), both catchable Lua errors.
+//!
+//! For the JIT: instructions are addressed by (prototype, pc); prototypes
+//! have a stable `id`; back-edges are `ForLoop`, `TForLoop` and backward
+//! `Jmp` (see `Instr::is_backedge`) — the merge-point hook belongs right
+//! where those instructions take their jump (marked `MERGE POINT`). Each
+//! instruction's work is local to one `match` arm operating on
+//! `(self, base, pc)`, so the step can be made generic over an execution
+//! mode later.
+//!
+//! Errors are `LuaError` values propagated with `?`; positions and the
+//! variable descriptions of lua5.4 (`(local 'x')`, `(global 'f')`, ...)
+//! are reconstructed from the bytecode at the failing pc (`varinfo`).
+
+use super::bytecode::{Instr, RK_CONST};
+use super::heap::{Gc, Heap};
+use super::value::*;
+use std::rc::Rc;
+
+pub const MAX_STACK: usize = 1_000_000;
+pub const MAX_C_CALLS: usize = 190;
+
+pub type NativeFn = fn(&mut Vm, usize, usize) -> Result<R, LuaError>;
+
+/// Results of a native function.
+pub enum R {
+    Zero,
+    One(Value),
+    Two(Value, Value),
+    Many(Vec<Value>),
+}
+
+#[derive(Clone)]
+pub struct LuaError {
+    pub value: Value,
+    pub traceback: Option<String>,
+}
+
+pub type LResult<T> = Result<T, LuaError>;
+
+#[derive(Clone, Copy)]
+pub struct Frame {
+    pub cl: Gc<LClosure>,
+    pub pc: usize,
+    pub base: usize,
+    pub func: usize,
+    pub nres: i32,
+    pub nvarargs: usize,
+    /// Entered from Rust (`Vm::call`): returning from it leaves `execute`.
+    pub entry: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Tm {
+    Index,
+    NewIndex,
+    Eq,
+    Len,
+    Call,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Pow,
+    IDiv,
+    BAnd,
+    BOr,
+    BXor,
+    Shl,
+    Shr,
+    Unm,
+    BNot,
+    Lt,
+    Le,
+    Concat,
+    ToString,
+    Name,
+    Metatable,
+    Close,
+    Gc,
+    Mode,
+    Pairs,
+}
+
+const TM_NAMES: [&str; 29] = [
+    "__index",
+    "__newindex",
+    "__eq",
+    "__len",
+    "__call",
+    "__add",
+    "__sub",
+    "__mul",
+    "__div",
+    "__mod",
+    "__pow",
+    "__idiv",
+    "__band",
+    "__bor",
+    "__bxor",
+    "__shl",
+    "__shr",
+    "__unm",
+    "__bnot",
+    "__lt",
+    "__le",
+    "__concat",
+    "__tostring",
+    "__name",
+    "__metatable",
+    "__close",
+    "__gc",
+    "__mode",
+    "__pairs",
+];
+
+pub struct Vm {
+    pub stack: Vec<Value>,
+    pub frames: Vec<Frame>,
+    /// End of the values in use by the innermost native call or of the
+    /// last multi-result instruction.
+    pub top: usize,
+    pub heap: Heap,
+    pub globals: Gc<Table>,
+    pub registry: Gc<Table>,
+    pub string_meta: Option<Gc<Table>>,
+    open_upvals: Vec<(usize, Gc<UpVal>)>,
+    tm_names: Vec<Gc<LStr>>,
+    pub c_calls: usize,
+    pub pcall_depth: usize,
+    /// Extra roots for natives holding values across calls into Lua.
+    pub temp_roots: Vec<Value>,
+    pub chunkname: String,
+    pub script_name: String,
+}
+
+fn fmt_ptr(kind: &str, addr: usize) -> String {
+    format!("{}: 0x{:x}", kind, addr)
+}
+
+impl Vm {
+    pub fn new() -> Vm {
+        let mut heap = Heap::new();
+        let globals = heap.alloc_table(Table::new(0, 64));
+        let registry = heap.alloc_table(Table::new(0, 8));
+        let tm_names = TM_NAMES.iter().map(|n| heap.intern(n.as_bytes())).collect();
+        Vm {
+            stack: vec![Value::Nil; 1024],
+            frames: Vec::new(),
+            top: 0,
+            heap,
+            globals,
+            registry,
+            string_meta: None,
+            open_upvals: Vec::new(),
+            tm_names,
+            c_calls: 0,
+            pcall_depth: 0,
+            temp_roots: Vec::new(),
+            chunkname: String::new(),
+            script_name: String::new(),
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // helpers for natives and the library
+
+    pub fn str(&mut self, s: &[u8]) -> Value {
+        Value::Str(self.heap.intern(s))
+    }
+
+    pub fn new_table(&mut self, narr: usize, nhash: usize) -> Gc<Table> {
+        self.heap.alloc_table(Table::new(narr, nhash))
+    }
+
+    pub fn table_set(&mut self, t: Gc<Table>, k: Value, v: Value) {
+        let g = t.get_mut().set(k, v);
+        if g > 0 {
+            self.heap.note_growth(g);
+        }
+    }
+
+    pub fn native(&mut self, name: &'static str, f: NativeFn) -> Value {
+        Value::NFn(self.heap.alloc_nclosure(NClosure {
+            f,
+            name,
+            upvals: vec![],
+        }))
+    }
+
+    pub fn ensure_stack(&mut self, n: usize) -> LResult<()> {
+        if n > self.stack.len() {
+            if n > MAX_STACK + 1000 {
+                return Err(self.rt_error("stack overflow"));
+            }
+            let new = (n * 2).max(1024).min(MAX_STACK + 2000);
+            self.stack.resize(new.max(n), Value::Nil);
+        }
+        Ok(())
+    }
+
+    pub fn tm_name(&self, tm: Tm) -> Gc<LStr> {
+        self.tm_names[tm as usize]
+    }
+
+    pub fn get_metatable(&self, v: Value) -> Option<Gc<Table>> {
+        match v {
+            Value::Table(t) => t.get().meta,
+            Value::Str(_) => self.string_meta,
+            _ => None,
+        }
+    }
+
+    /// Metamethod `tm` of `v` (nil if none). Uses the absence cache for
+    /// the frequent ones.
+    #[inline]
+    pub fn metamethod(&self, v: Value, tm: Tm) -> Value {
+        match self.get_metatable(v) {
+            None => Value::Nil,
+            Some(mt) => self.tm_of(mt, tm),
+        }
+    }
+
+    #[inline]
+    pub fn tm_of(&self, mt: Gc<Table>, tm: Tm) -> Value {
+        let bit = match tm {
+            Tm::Index => MM_INDEX,
+            Tm::NewIndex => MM_NEWINDEX,
+            Tm::Eq => MM_EQ,
+            Tm::Len => MM_LEN,
+            Tm::Call => MM_CALL,
+            _ => 0,
+        };
+        let t = mt.get();
+        if bit != 0 && t.flags.get() & bit != 0 {
+            return Value::Nil;
+        }
+        let v = t.get_str(self.tm_name(tm));
+        if v.is_nil() && bit != 0 {
+            t.flags.set(t.flags.get() | bit);
+        }
+        v
+    }
+
+    // ------------------------------------------------------------------
+    // errors
+
+    /// `chunk:line:` of the Lua function at `level` (1 = innermost).
+    pub fn where_(&self, level: usize) -> String {
+        if level == 0 || self.frames.is_empty() {
+            return String::new();
+        }
+        let mut idx = self.frames.len();
+        for _ in 1..level {
+            if idx == 0 {
+                return String::new();
+            }
+            if self.frames[idx - 1].entry {
+                // the caller is a native function: no position
+                return String::new();
+            }
+            idx -= 1;
+        }
+        if idx == 0 {
+            return String::new();
+        }
+        let f = &self.frames[idx - 1];
+        let p = &f.cl.get().proto;
+        let pc = f.pc.saturating_sub(1);
+        format!("{}: ", p.location(pc))
+    }
+
+    pub fn rt_error(&mut self, msg: &str) -> LuaError {
+        let s = format!("{}{}", self.where_(1), msg);
+        LuaError {
+            value: self.str(s.as_bytes()),
+            traceback: None,
+        }
+    }
+
+    pub fn error_value(&self, v: Value) -> LuaError {
+        LuaError {
+            value: v,
+            traceback: None,
+        }
+    }
+
+    /// Description of RK operand `rk` at the current pc of the innermost
+    /// frame, like lua5.4's `varinfo` (" (local 'x')" or "").
+    pub fn varinfo(&self, rk: Option<u16>) -> String {
+        let rk = match rk {
+            Some(r) => r,
+            None => return String::new(),
+        };
+        let f = match self.frames.last() {
+            Some(f) => f,
+            None => return String::new(),
+        };
+        let p = &f.cl.get().proto;
+        let pc = f.pc.saturating_sub(1);
+        if rk & RK_CONST != 0 {
+            if let Some(Value::Str(s)) = p.consts.get((rk & 0x7fff) as usize) {
+                return format!(" (constant '{}')", String::from_utf8_lossy(&s.get().bytes));
+            }
+            return String::new();
+        }
+        match describe_reg(p, pc, rk as u8) {
+            Some(d) => format!(" ({})", d),
+            None => String::new(),
+        }
+    }
+
+    pub fn type_error(&mut self, v: Value, op: &str, rk: Option<u16>) -> LuaError {
+        let tn = self.type_name_mt(v);
+        let vi = self.varinfo(rk);
+        self.rt_error(&format!("attempt to {} a {} value{}", op, tn, vi))
+    }
+
+    /// Type name honoring `__name` (as lua5.4's luaT_objtypename).
+    pub fn type_name_mt(&self, v: Value) -> String {
+        if let Value::Table(t) = v {
+            if let Some(mt) = t.get().meta {
+                if let Value::Str(s) = mt.get().get_str(self.tm_name(Tm::Name)) {
+                    return String::from_utf8_lossy(&s.get().bytes).into_owned();
+                }
+            }
+        }
+        v.type_name().to_string()
+    }
+
+    pub fn traceback(&self) -> String {
+        let mut s = String::from("stack traceback:");
+        let n = self.frames.len();
+        for (i, f) in self.frames.iter().enumerate().rev() {
+            if n > 22 && i < n - 10 && i >= 11 {
+                if i == n - 11 {
+                    s.push_str(&format!("\n\t...\t(skipping {} levels)", n - 21));
+                }
+                continue;
+            }
+            let p = &f.cl.get().proto;
+            let pc = f.pc.saturating_sub(1);
+            if p.line == 0 {
+                s.push_str(&format!("\n\t{}: in main chunk", p.location(pc)));
+            } else if p.name.is_empty() {
+                s.push_str(&format!(
+                    "\n\t{}: in function <{}:{}>",
+                    p.location(pc),
+                    p.chunk,
+                    p.line
+                ));
+            } else {
+                s.push_str(&format!("\n\t{}: in function '{}'", p.location(pc), p.name));
+            }
+            if f.entry && i > 0 {
+                s.push_str("\n\t[C]: in ?");
+            }
+        }
+        s.push_str("\n\t[C]: in ?");
+        s
+    }
+
+    // ------------------------------------------------------------------
+    // conversions
+
+    pub fn tostring_basic(&mut self, v: Value) -> Vec<u8> {
+        match v {
+            Value::Nil => b"nil".to_vec(),
+            Value::Bool(b) => {
+                if b {
+                    b"true".to_vec()
+                } else {
+                    b"false".to_vec()
+                }
+            }
+            Value::Int(i) => i.to_string().into_bytes(),
+            Value::Num(f) => fmt_float(f).into_bytes(),
+            Value::Str(s) => s.get().bytes.to_vec(),
+            Value::Table(t) => {
+                let kind = self.type_name_mt(v);
+                fmt_ptr(&kind, t.addr()).into_bytes()
+            }
+            Value::LFn(f) => fmt_ptr("function", f.addr()).into_bytes(),
+            Value::NFn(f) => format!("function: builtin: 0x{:x}", f.addr()).into_bytes(),
+        }
+    }
+
+    /// `tostring` with `__tostring`/`__name`.
+    pub fn tostring(&mut self, v: Value) -> LResult<Value> {
+        if let Value::Str(_) = v {
+            return Ok(v);
+        }
+        let h = self.metamethod(v, Tm::ToString);
+        if !h.is_nil() {
+            let r = self.call_value(h, &[v], 1)?;
+            let r = r.first().copied().unwrap_or(Value::Nil);
+            return match r {
+                Value::Str(_) => Ok(r),
+                Value::Int(_) | Value::Num(_) => {
+                    let b = self.tostring_basic(r);
+                    Ok(self.str(&b))
+                }
+                _ => Err(self.rt_error("'__tostring' must return a string")),
+            };
+        }
+        let b = self.tostring_basic(v);
+        Ok(self.str(&b))
+    }
+
+    pub fn tonumber(v: Value) -> Option<Value> {
+        match v {
+            Value::Int(_) | Value::Num(_) => Some(v),
+            Value::Str(s) => super::numparse::str_to_number(&s.get().bytes),
+            _ => None,
+        }
+    }
+
+    /// Integer conversion for bitwise ops / library args (floats with exact
+    /// integer value, strings convertible to such).
+    pub fn toint(v: Value) -> Option<i64> {
+        match v {
+            Value::Int(i) => Some(i),
+            Value::Num(f) => float_to_int_exact(f),
+            Value::Str(_) => Vm::tonumber(v).and_then(Vm::toint),
+            _ => None,
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // calls
+
+    /// Calls `f` with `args` from Rust; returns its results (`nres` = -1:
+    /// all). Re-enters the dispatch loop for Lua functions.
+    pub fn call_value(&mut self, f: Value, args: &[Value], nres: i32) -> LResult<Vec<Value>> {
+        let slot = self.free_top();
+        self.ensure_stack(slot + args.len() + 2)?;
+        self.stack[slot] = f;
+        for (i, a) in args.iter().enumerate() {
+            self.stack[slot + 1 + i] = *a;
+        }
+        let n = self.call(slot, args.len(), nres)?;
+        Ok(self.stack[slot..slot + n].to_vec())
+    }
+
+    /// First free stack slot above everything in use.
+    pub fn free_top(&self) -> usize {
+        let lua_top = match self.frames.last() {
+            Some(f) => f.base + f.cl.get().proto.max_stack as usize,
+            None => 0,
+        };
+        lua_top.max(self.top)
+    }
+
+    /// Calls the value at `stack[func]` with the `nargs` values above it.
+    /// Results are left at `stack[func..func+n]`; returns n.
+    pub fn call(&mut self, func: usize, nargs: usize, nres: i32) -> LResult<usize> {
+        if self.c_calls >= MAX_C_CALLS {
+            return Err(self.rt_error("C stack overflow"));
+        }
+        self.c_calls += 1;
+        let depth = self.frames.len();
+        let r = self.call_inner(func, nargs, nres);
+        self.c_calls -= 1;
+        match r {
+            Ok(n) => Ok(n),
+            Err(mut e) => {
+                if self.pcall_depth == 0 && e.traceback.is_none() {
+                    e.traceback = Some(self.traceback());
+                }
+                self.close_upvals(func);
+                self.frames.truncate(depth);
+                Err(e)
+            }
+        }
+    }
+
+    fn call_inner(&mut self, func: usize, nargs: usize, nres: i32) -> LResult<usize> {
+        let mut nargs = nargs;
+        for _ in 0..100 {
+            match self.stack[func] {
+                Value::LFn(cl) => {
+                    self.push_frame(cl, func, nargs, nres, true)?;
+                    self.execute()?;
+                    let n = if nres >= 0 {
+                        nres as usize
+                    } else {
+                        self.top - func
+                    };
+                    return Ok(n);
+                }
+                Value::NFn(nf) => {
+                    return self.call_native(nf, func, nargs, nres);
+                }
+                v => {
+                    nargs = self.insert_call_tm(v, func, nargs, None)?;
+                }
+            }
+        }
+        Err(self.rt_error("'__call' chain too long; possibly a loop"))
+    }
+
+    /// Replaces a non-function at `func` by its `__call` handler, shifting
+    /// the arguments up (the object becomes the first argument).
+    fn insert_call_tm(
+        &mut self,
+        v: Value,
+        func: usize,
+        nargs: usize,
+        rk: Option<u16>,
+    ) -> LResult<usize> {
+        let h = self.metamethod(v, Tm::Call);
+        if h.is_nil() {
+            return Err(self.type_error(v, "call", rk));
+        }
+        self.ensure_stack(func + nargs + 3)?;
+        for i in (func..func + 1 + nargs).rev() {
+            self.stack[i + 1] = self.stack[i];
+        }
+        self.stack[func] = h;
+        Ok(nargs + 1)
+    }
+
+    fn call_native(
+        &mut self,
+        nf: Gc<NClosure>,
+        func: usize,
+        nargs: usize,
+        nres: i32,
+    ) -> LResult<usize> {
+        self.top = func + 1 + nargs;
+        let f = nf.get().f;
+        let r = f(self, func + 1, nargs)?;
+        let n = match r {
+            R::Zero => 0,
+            R::One(v) => {
+                self.stack[func] = v;
+                1
+            }
+            R::Two(a, b) => {
+                self.ensure_stack(func + 3)?;
+                self.stack[func] = a;
+                self.stack[func + 1] = b;
+                2
+            }
+            R::Many(vs) => {
+                self.ensure_stack(func + vs.len() + 1)?;
+                self.stack[func..func + vs.len()].copy_from_slice(&vs);
+                vs.len()
+            }
+        };
+        if nres < 0 {
+            self.top = func + n;
+            Ok(n)
+        } else {
+            let want = nres as usize;
+            if n < want {
+                self.ensure_stack(func + want + 1)?;
+                for v in &mut self.stack[func + n..func + want] {
+                    *v = Value::Nil;
+                }
+            }
+            Ok(want)
+        }
+    }
+
+    fn push_frame(
+        &mut self,
+        cl: Gc<LClosure>,
+        func: usize,
+        nargs: usize,
+        nres: i32,
+        entry: bool,
+    ) -> LResult<()> {
+        let p = &cl.get().proto;
+        let np = p.num_params as usize;
+        let need = func + 1 + nargs.max(np) + p.max_stack as usize + 2;
+        if need > MAX_STACK {
+            return Err(self.rt_error("stack overflow"));
+        }
+        if need > self.stack.len() {
+            self.ensure_stack(need)?;
+        }
+        let mut nargs = nargs;
+        if nargs < np {
+            for v in &mut self.stack[func + 1 + nargs..func + 1 + np] {
+                *v = Value::Nil;
+            }
+            nargs = np;
+        }
+        let (base, nvar) = if p.is_vararg && nargs > np {
+            let base = func + 1 + nargs;
+            let need = base + p.max_stack as usize + 2;
+            if need > MAX_STACK {
+                return Err(self.rt_error("stack overflow"));
+            }
+            self.ensure_stack(need)?;
+            for i in 0..np {
+                self.stack[base + i] = self.stack[func + 1 + i];
+            }
+            (base, nargs - np)
+        } else {
+            (func + 1, 0)
+        };
+        self.frames.push(Frame {
+            cl,
+            pc: 0,
+            base,
+            func,
+            nres,
+            nvarargs: nvar,
+            entry,
+        });
+        Ok(())
+    }
+
+    pub fn close_upvals(&mut self, level: usize) {
+        while let Some(&(idx, uv)) = self.open_upvals.last() {
+            if idx < level {
+                break;
+            }
+            *uv.get_mut() = UpVal::Closed(self.stack[idx]);
+            self.open_upvals.pop();
+        }
+    }
+
+    fn find_upval(&mut self, idx: usize) -> Gc<UpVal> {
+        // open_upvals is sorted by stack index
+        let mut pos = self.open_upvals.len();
+        while pos > 0 {
+            let (i, u) = self.open_upvals[pos - 1];
+            if i == idx {
+                return u;
+            }
+            if i < idx {
+                break;
+            }
+            pos -= 1;
+        }
+        let u = self.heap.alloc_upval(UpVal::Open(idx));
+        self.open_upvals.insert(pos, (idx, u));
+        u
+    }
+
+    // ------------------------------------------------------------------
+    // garbage collection
+
+    /// Runs a collection if allocation debt is high. Only called at safe
+    /// points: every live value is in `stack[..live_top]`, the globals, the
+    /// registry, frames, open upvalues or `temp_roots`.
+    #[inline]
+    pub fn gc_check(&mut self, live_top: usize) {
+        if self.heap.should_collect() {
+            self.collect(live_top);
+        }
+    }
+
+    pub fn collect(&mut self, live_top: usize) {
+        let live_top = live_top.max(self.top).min(self.stack.len());
+        for v in &mut self.stack[live_top..] {
+            *v = Value::Nil;
+        }
+        let stack = &self.stack[..live_top];
+        let frames = &self.frames;
+        let open = &self.open_upvals;
+        let globals = self.globals;
+        let registry = self.registry;
+        let smeta = self.string_meta;
+        let tm = &self.tm_names;
+        let temps = &self.temp_roots;
+        self.heap.collect(|h| {
+            for v in stack {
+                h.mark_value(*v);
+            }
+            for f in frames {
+                h.mark_value(Value::LFn(f.cl));
+            }
+            for (_, u) in open {
+                h.mark_upval(*u);
+            }
+            h.mark_table(globals);
+            h.mark_table(registry);
+            if let Some(m) = smeta {
+                h.mark_table(m);
+            }
+            for s in tm {
+                h.mark_value(Value::Str(*s));
+            }
+            for v in temps {
+                h.mark_value(*v);
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------
+    // slow paths of operators
+
+    pub fn index(&mut self, obj: Value, key: Value, rk: Option<u16>) -> LResult<Value> {
+        let mut o = obj;
+        for i in 0..2000 {
+            let h = match o {
+                Value::Table(t) => {
+                    let v = t.get().get(key);
+                    if !v.is_nil() {
+                        return Ok(v);
+                    }
+                    match t.get().meta {
+                        None => return Ok(Value::Nil),
+                        Some(mt) => {
+                            let h = self.tm_of(mt, Tm::Index);
+                            if h.is_nil() {
+                                return Ok(Value::Nil);
+                            }
+                            h
+                        }
+                    }
+                }
+                _ => {
+                    let h = self.metamethod(o, Tm::Index);
+                    if h.is_nil() {
+                        if i == 0 {
+                            return Err(self.index_error(o, key, rk));
+                        }
+                        return Err(self.type_error(o, "index", None));
+                    }
+                    h
+                }
+            };
+            match h {
+                Value::LFn(_) | Value::NFn(_) => {
+                    let r = self.call_value(h, &[o, key], 1)?;
+                    return Ok(r[0]);
+                }
+                _ => o = h,
+            }
+        }
+        Err(self.rt_error("'__index' chain too long; possibly a loop"))
+    }
+
+    fn index_error(&mut self, o: Value, key: Value, rk: Option<u16>) -> LuaError {
+        let vi = self.varinfo(rk);
+        let tn = self.type_name_mt(o);
+        if vi.is_empty() {
+            if let Value::Str(s) = key {
+                let k = String::from_utf8_lossy(&s.get().bytes).into_owned();
+                return self.rt_error(&format!("attempt to index a {} value (field '{}')", tn, k));
+            }
+        }
+        self.rt_error(&format!("attempt to index a {} value{}", tn, vi))
+    }
+
+    pub fn set_index(
+        &mut self,
+        obj: Value,
+        key: Value,
+        val: Value,
+        rk: Option<u16>,
+    ) -> LResult<()> {
+        let mut o = obj;
+        for i in 0..2000 {
+            let h = match o {
+                Value::Table(t) => {
+                    let tb = t.get();
+                    let h = match tb.meta {
+                        None => Value::Nil,
+                        Some(mt) => {
+                            if tb.get(key).is_nil() {
+                                self.tm_of(mt, Tm::NewIndex)
+                            } else {
+                                Value::Nil
+                            }
+                        }
+                    };
+                    if h.is_nil() {
+                        return self.raw_set(t, key, val);
+                    }
+                    h
+                }
+                _ => {
+                    let h = self.metamethod(o, Tm::NewIndex);
+                    if h.is_nil() {
+                        if i == 0 {
+                            return Err(self.index_error(o, key, rk));
+                        }
+                        return Err(self.type_error(o, "index", None));
+                    }
+                    h
+                }
+            };
+            match h {
+                Value::LFn(_) | Value::NFn(_) => {
+                    self.call_value(h, &[o, key, val], 0)?;
+                    return Ok(());
+                }
+                _ => o = h,
+            }
+        }
+        Err(self.rt_error("'__newindex' chain too long; possibly a loop"))
+    }
+
+    pub fn raw_set(&mut self, t: Gc<Table>, key: Value, val: Value) -> LResult<()> {
+        match key {
+            Value::Nil => return Err(self.rt_error("index is nil")),
+            Value::Num(f) if f.is_nan() => return Err(self.rt_error("index is NaN")),
+            _ => {}
+        }
+        self.table_set(t, key, val);
+        Ok(())
+    }
+
+    pub fn arith(
+        &mut self,
+        op: Tm,
+        a: Value,
+        b: Value,
+        rka: Option<u16>,
+        rkb: Option<u16>,
+    ) -> LResult<Value> {
+        // numeric (with string coercion)
+        let na = Vm::tonumber(a);
+        let nb = Vm::tonumber(b);
+        if let (Some(x), Some(y)) = (na, nb) {
+            if matches!(
+                op,
+                Tm::BAnd | Tm::BOr | Tm::BXor | Tm::Shl | Tm::Shr | Tm::BNot
+            ) {
+                match (Vm::toint(x), Vm::toint(y)) {
+                    (Some(i), Some(j)) => return Ok(Value::Int(bitop(op, i, j))),
+                    _ => return Err(self.rt_error("number has no integer representation")),
+                }
+            }
+            return arith_num(op, x, y).map_err(|m| self.rt_error(m));
+        }
+        let h = {
+            let h = self.metamethod(a, op);
+            if h.is_nil() {
+                self.metamethod(b, op)
+            } else {
+                h
+            }
+        };
+        if !h.is_nil() {
+            let r = self.call_value(h, &[a, b], 1)?;
+            return Ok(r[0]);
+        }
+        let is_bit = matches!(
+            op,
+            Tm::BAnd | Tm::BOr | Tm::BXor | Tm::Shl | Tm::Shr | Tm::BNot
+        );
+        // pick the culprit like lua5.4's luaG_opinterror
+        let (bad, rk) = if na.is_some() { (b, rkb) } else { (a, rka) };
+        if is_bit {
+            if let (Some(_), Some(_)) = (na, nb) {
+                return Err(self.rt_error("number has no integer representation"));
+            }
+            if matches!(bad, Value::Num(_))
+                || (matches!(bad, Value::Str(_)) && Vm::tonumber(bad).is_some())
+            {
+                return Err(self.rt_error("number has no integer representation"));
+            }
+            return Err(self.type_error(bad, "perform bitwise operation on", rk));
+        }
+        if let (Value::Str(_), Value::Str(_)) | (Value::Str(_), _) | (_, Value::Str(_)) = (a, b) {
+            if matches!(bad, Value::Str(_)) {
+                return Err(self.type_error(bad, "perform arithmetic on", rk));
+            }
+        }
+        Err(self.type_error(bad, "perform arithmetic on", rk))
+    }
+
+    pub fn equals(&mut self, a: Value, b: Value) -> LResult<bool> {
+        if a.raw_eq(&b) {
+            return Ok(true);
+        }
+        if let (Value::Table(x), Value::Table(y)) = (a, b) {
+            let mut h = match x.get().meta {
+                Some(m) => self.tm_of(m, Tm::Eq),
+                None => Value::Nil,
+            };
+            if h.is_nil() {
+                h = match y.get().meta {
+                    Some(m) => self.tm_of(m, Tm::Eq),
+                    None => Value::Nil,
+                };
+            }
+            if !h.is_nil() {
+                let r = self.call_value(h, &[a, b], 1)?;
+                return Ok(r[0].truthy());
+            }
+        }
+        Ok(false)
+    }
+
+    pub fn less_than(&mut self, a: Value, b: Value) -> LResult<bool> {
+        match (a, b) {
+            (Value::Int(x), Value::Int(y)) => Ok(x < y),
+            (Value::Num(x), Value::Num(y)) => Ok(x < y),
+            (Value::Int(x), Value::Num(y)) => Ok(int_lt_float(x, y)),
+            (Value::Num(x), Value::Int(y)) => Ok(float_lt_int(x, y)),
+            (Value::Str(x), Value::Str(y)) => Ok(x.get().bytes[..] < y.get().bytes[..]),
+            _ => self.compare_tm(Tm::Lt, a, b),
+        }
+    }
+
+    pub fn less_equal(&mut self, a: Value, b: Value) -> LResult<bool> {
+        match (a, b) {
+            (Value::Int(x), Value::Int(y)) => Ok(x <= y),
+            (Value::Num(x), Value::Num(y)) => Ok(x <= y),
+            (Value::Int(x), Value::Num(y)) => Ok(int_le_float(x, y)),
+            (Value::Num(x), Value::Int(y)) => Ok(float_le_int(x, y)),
+            (Value::Str(x), Value::Str(y)) => Ok(x.get().bytes[..] <= y.get().bytes[..]),
+            _ => self.compare_tm(Tm::Le, a, b),
+        }
+    }
+
+    fn compare_tm(&mut self, tm: Tm, a: Value, b: Value) -> LResult<bool> {
+        let mut h = self.metamethod(a, tm);
+        if h.is_nil() {
+            h = self.metamethod(b, tm);
+        }
+        if !h.is_nil() {
+            let r = self.call_value(h, &[a, b], 1)?;
+            return Ok(r[0].truthy());
+        }
+        let t1 = self.type_name_mt(a);
+        let t2 = self.type_name_mt(b);
+        if t1 == t2 {
+            Err(self.rt_error(&format!("attempt to compare two {} values", t1)))
+        } else {
+            Err(self.rt_error(&format!("attempt to compare {} with {}", t1, t2)))
+        }
+    }
+
+    pub fn len(&mut self, v: Value, rk: Option<u16>) -> LResult<Value> {
+        match v {
+            Value::Str(s) => Ok(Value::Int(s.get().bytes.len() as i64)),
+            Value::Table(t) => {
+                if let Some(mt) = t.get().meta {
+                    let h = self.tm_of(mt, Tm::Len);
+                    if !h.is_nil() {
+                        let r = self.call_value(h, &[v], 1)?;
+                        return Ok(r[0]);
+                    }
+                }
+                Ok(Value::Int(t.get().len()))
+            }
+            _ => {
+                let h = self.metamethod(v, Tm::Len);
+                if !h.is_nil() {
+                    let r = self.call_value(h, &[v], 1)?;
+                    return Ok(r[0]);
+                }
+                Err(self.type_error(v, "get length of", rk))
+            }
+        }
+    }
+
+    /// Concatenates `stack[first..first+n]` (right to left, like Lua).
+    fn concat(&mut self, first: usize, n: usize) -> LResult<Value> {
+        // fast path: all strings/numbers
+        let all = self.stack[first..first + n]
+            .iter()
+            .all(|v| matches!(v, Value::Str(_) | Value::Int(_) | Value::Num(_)));
+        if all {
+            let mut buf = Vec::new();
+            for i in 0..n {
+                match self.stack[first + i] {
+                    Value::Str(s) => buf.extend_from_slice(&s.get().bytes),
+                    v => {
+                        let b = self.tostring_basic(v);
+                        buf.extend_from_slice(&b);
+                    }
+                }
+            }
+            return Ok(self.str(&buf));
+        }
+        // general: pairwise from the right with __concat
+        let mut acc = self.stack[first + n - 1];
+        for i in (0..n - 1).rev() {
+            let a = self.stack[first + i];
+            let sa = matches!(a, Value::Str(_) | Value::Int(_) | Value::Num(_));
+            let sb = matches!(acc, Value::Str(_) | Value::Int(_) | Value::Num(_));
+            if sa && sb {
+                let mut buf = self.tostring_basic(a);
+                let b = self.tostring_basic(acc);
+                buf.extend_from_slice(&b);
+                acc = self.str(&buf);
+                continue;
+            }
+            let mut h = self.metamethod(a, Tm::Concat);
+            if h.is_nil() {
+                h = self.metamethod(acc, Tm::Concat);
+            }
+            if h.is_nil() {
+                let (bad, reg) = if sa {
+                    (acc, first + i + 1)
+                } else {
+                    (a, first + i)
+                };
+                let base = self.frames.last().map(|f| f.base).unwrap_or(0);
+                let rk = if reg >= base && reg - base < 256 && !(sa && i + 1 != n - 1) {
+                    Some((reg - base) as u16)
+                } else {
+                    None
+                };
+                return Err(self.type_error(bad, "concatenate", rk));
+            }
+            // keep acc rooted in its slot while calling
+            self.stack[first + n - 1] = acc;
+            let r = self.call_value(h, &[a, acc], 1)?;
+            acc = r[0];
+        }
+        Ok(acc)
+    }
+
+    // ------------------------------------------------------------------
+    // the dispatch loop
+
+    /// Runs Lua frames until the entry frame (pushed by `call`) returns.
+    pub fn execute(&mut self) -> LResult<()> {
+        'newframe: loop {
+            let fi = self.frames.len() - 1;
+            let fr = self.frames[fi];
+            let cl = fr.cl;
+            // SAFETY: the closure (and so its prototype, held by an Rc inside
+            // it) is kept alive by `self.frames[fi]`, a GC root, for as long
+            // as this frame runs; the prototype is immutable. We detach the
+            // lifetime from `self` so the loop can mutate the VM.
+            let proto: &Proto = unsafe { &*Rc::as_ptr(&cl.get().proto) };
+            let code = &proto.code[..];
+            let k = &proto.consts[..];
+            let base = fr.base;
+            let mut pc = fr.pc;
+            macro_rules! reg {
+                ($r:expr) => {
+                    self.stack[base + $r as usize]
+                };
+            }
+            macro_rules! rk {
+                ($x:expr) => {
+                    if $x & RK_CONST != 0 {
+                        k[($x & 0x7fff) as usize]
+                    } else {
+                        self.stack[base + $x as usize]
+                    }
+                };
+            }
+            macro_rules! savepc {
+                () => {
+                    self.frames[fi].pc = pc
+                };
+            }
+            macro_rules! live_top {
+                () => {
+                    base + proto.max_stack as usize
+                };
+            }
+            macro_rules! arith {
+                ($a:expr, $b:expr, $c:expr, $tm:expr, $int:expr, $flt:expr) => {{
+                    let x = rk!($b);
+                    let y = rk!($c);
+                    let r = match (x, y) {
+                        (Value::Int(p), Value::Int(q)) => $int(p, q),
+                        (Value::Num(p), Value::Num(q)) => Value::Num($flt(p, q)),
+                        (Value::Int(p), Value::Num(q)) => Value::Num($flt(p as f64, q)),
+                        (Value::Num(p), Value::Int(q)) => Value::Num($flt(p, q as f64)),
+                        _ => {
+                            savepc!();
+                            self.top = live_top!();
+                            self.arith($tm, x, y, Some($b), Some($c))?
+                        }
+                    };
+                    reg!($a) = r;
+                }};
+            }
+            macro_rules! arith_slow_only {
+                ($a:expr, $b:expr, $c:expr, $tm:expr) => {{
+                    let x = rk!($b);
+                    let y = rk!($c);
+                    savepc!();
+                    self.top = live_top!();
+                    let r = self.arith($tm, x, y, Some($b), Some($c))?;
+                    reg!($a) = r;
+                }};
+            }
+            loop {
+                let i = code[pc];
+                pc += 1;
+                match i {
+                    Instr::Move(a, b) => reg!(a) = reg!(b),
+                    Instr::LoadK(a, kx) => reg!(a) = k[kx as usize],
+                    Instr::LoadI(a, v) => reg!(a) = Value::Int(v as i64),
+                    Instr::LoadNil(a, n) => {
+                        for r in a as usize..=a as usize + n as usize {
+                            reg!(r) = Value::Nil;
+                        }
+                    }
+                    Instr::LoadBool(a, b) => reg!(a) = Value::Bool(b),
+                    Instr::LFalseSkip(a) => {
+                        reg!(a) = Value::Bool(false);
+                        pc += 1;
+                    }
+                    Instr::GetUpval(a, b) => {
+                        let v = cl.get().upvals[b as usize].get().get(self);
+                        reg!(a) = v;
+                    }
+                    Instr::SetUpval(a, b) => {
+                        let v = reg!(a);
+                        let u = cl.get().upvals[b as usize];
+                        match u.get_mut() {
+                            UpVal::Open(idx) => {
+                                let idx = *idx;
+                                self.stack[idx] = v
+                            }
+                            UpVal::Closed(c) => *c = v,
+                        }
+                    }
+                    Instr::GetTabUp(a, b, c) => {
+                        let t = cl.get().upvals[b as usize].get().get(self);
+                        let key = k[c as usize];
+                        let v = match (t, key) {
+                            (Value::Table(tb), Value::Str(s)) => {
+                                let v = tb.get().get_str(s);
+                                if v.is_nil() && tb.get().meta.is_some() {
+                                    savepc!();
+                                    self.top = live_top!();
+                                    self.index(t, key, None)?
+                                } else {
+                                    v
+                                }
+                            }
+                            _ => {
+                                savepc!();
+                                self.top = live_top!();
+                                self.index_upval(t, key, b)?
+                            }
+                        };
+                        reg!(a) = v;
+                    }
+                    Instr::SetTabUp(a, b, c) => {
+                        let t = cl.get().upvals[a as usize].get().get(self);
+                        let key = k[b as usize];
+                        let v = rk!(c);
+                        match (t, key) {
+                            (Value::Table(tb), Value::Str(s)) if tb.get().meta.is_none() => {
+                                let g = tb.get_mut().set_str(s, v);
+                                if g > 0 {
+                                    self.heap.note_growth(g);
+                                }
+                            }
+                            _ => {
+                                savepc!();
+                                self.top = live_top!();
+                                if !matches!(t, Value::Table(_))
+                                    && self.metamethod(t, Tm::NewIndex).is_nil()
+                                {
+                                    let name =
+                                        String::from_utf8_lossy(&proto.upval_names[a as usize])
+                                            .into_owned();
+                                    let tn = self.type_name_mt(t);
+                                    return Err(self.rt_error(&format!(
+                                        "attempt to index a {} value (upvalue '{}')",
+                                        tn, name
+                                    )));
+                                }
+                                self.set_index(t, key, v, None)?;
+                            }
+                        }
+                    }
+                    Instr::GetTable(a, b, c) => {
+                        let t = reg!(b);
+                        let key = rk!(c);
+                        let v = match (t, key) {
+                            (Value::Table(tb), Value::Int(n)) => {
+                                let v = tb.get().get_int(n);
+                                if v.is_nil() && tb.get().meta.is_some() {
+                                    savepc!();
+                                    self.top = live_top!();
+                                    self.index(t, key, Some(b as u16))?
+                                } else {
+                                    v
+                                }
+                            }
+                            (Value::Table(tb), _) => {
+                                let v = tb.get().get(key);
+                                if v.is_nil() && tb.get().meta.is_some() {
+                                    savepc!();
+                                    self.top = live_top!();
+                                    self.index(t, key, Some(b as u16))?
+                                } else {
+                                    v
+                                }
+                            }
+                            _ => {
+                                savepc!();
+                                self.top = live_top!();
+                                self.index(t, key, Some(b as u16))?
+                            }
+                        };
+                        reg!(a) = v;
+                    }
+                    Instr::GetField(a, b, c) => {
+                        let t = reg!(b);
+                        let key = k[c as usize];
+                        let v = match (t, key) {
+                            (Value::Table(tb), Value::Str(s)) => {
+                                let v = tb.get().get_str(s);
+                                if v.is_nil() && tb.get().meta.is_some() {
+                                    savepc!();
+                                    self.top = live_top!();
+                                    self.index(t, key, Some(b as u16))?
+                                } else {
+                                    v
+                                }
+                            }
+                            _ => {
+                                savepc!();
+                                self.top = live_top!();
+                                self.index(t, key, Some(b as u16))?
+                            }
+                        };
+                        reg!(a) = v;
+                    }
+                    Instr::SetTable(a, b, c) => {
+                        let t = reg!(a);
+                        let key = rk!(b);
+                        let v = rk!(c);
+                        match t {
+                            Value::Table(tb) if tb.get().meta.is_none() => match key {
+                                Value::Int(_) | Value::Str(_) => {
+                                    let g = tb.get_mut().set(key, v);
+                                    if g > 0 {
+                                        self.heap.note_growth(g);
+                                    }
+                                }
+                                _ => {
+                                    savepc!();
+                                    self.raw_set(tb, key, v)?;
+                                }
+                            },
+                            _ => {
+                                savepc!();
+                                self.top = live_top!();
+                                self.set_index(t, key, v, Some(a as u16))?;
+                            }
+                        }
+                    }
+                    Instr::SetField(a, b, c) => {
+                        let t = reg!(a);
+                        let key = k[b as usize];
+                        let v = rk!(c);
+                        match (t, key) {
+                            (Value::Table(tb), Value::Str(s)) if tb.get().meta.is_none() => {
+                                let g = tb.get_mut().set_str(s, v);
+                                if g > 0 {
+                                    self.heap.note_growth(g);
+                                }
+                            }
+                            _ => {
+                                savepc!();
+                                self.top = live_top!();
+                                self.set_index(t, key, v, Some(a as u16))?;
+                            }
+                        }
+                    }
+                    Instr::NewTable(a, b, c) => {
+                        let t = self.heap.alloc_table(Table::new(b as usize, c as usize));
+                        reg!(a) = Value::Table(t);
+                        if self.heap.should_collect() {
+                            savepc!();
+                            self.collect(live_top!());
+                        }
+                    }
+                    Instr::SelfOp(a, b, c) => {
+                        let obj = reg!(b);
+                        let key = k[c as usize];
+                        reg!(a + 1) = obj;
+                        let v = match (obj, key) {
+                            (Value::Table(tb), Value::Str(s)) => {
+                                let v = tb.get().get_str(s);
+                                if v.is_nil() && tb.get().meta.is_some() {
+                                    savepc!();
+                                    self.top = live_top!();
+                                    self.index(obj, key, Some(b as u16))?
+                                } else {
+                                    v
+                                }
+                            }
+                            (Value::Str(_), Value::Str(s)) if self.string_meta.is_some() => {
+                                // fast path for s:method() → string table
+                                let mt = self.string_meta.unwrap();
+                                match self.tm_of(mt, Tm::Index) {
+                                    Value::Table(st) => {
+                                        let v = st.get().get_str(s);
+                                        if v.is_nil() {
+                                            savepc!();
+                                            self.top = live_top!();
+                                            self.index(obj, key, Some(b as u16))?
+                                        } else {
+                                            v
+                                        }
+                                    }
+                                    _ => {
+                                        savepc!();
+                                        self.top = live_top!();
+                                        self.index(obj, key, Some(b as u16))?
+                                    }
+                                }
+                            }
+                            _ => {
+                                savepc!();
+                                self.top = live_top!();
+                                self.index(obj, key, Some(b as u16))?
+                            }
+                        };
+                        reg!(a) = v;
+                    }
+                    Instr::Add(a, b, c) => arith!(
+                        a,
+                        b,
+                        c,
+                        Tm::Add,
+                        |p: i64, q: i64| Value::Int(p.wrapping_add(q)),
+                        |p: f64, q: f64| p + q
+                    ),
+                    Instr::Sub(a, b, c) => arith!(
+                        a,
+                        b,
+                        c,
+                        Tm::Sub,
+                        |p: i64, q: i64| Value::Int(p.wrapping_sub(q)),
+                        |p: f64, q: f64| p - q
+                    ),
+                    Instr::Mul(a, b, c) => arith!(
+                        a,
+                        b,
+                        c,
+                        Tm::Mul,
+                        |p: i64, q: i64| Value::Int(p.wrapping_mul(q)),
+                        |p: f64, q: f64| p * q
+                    ),
+                    Instr::Div(a, b, c) => {
+                        arith!(
+                            a,
+                            b,
+                            c,
+                            Tm::Div,
+                            |p: i64, q: i64| Value::Num(p as f64 / q as f64),
+                            |p: f64, q: f64| p / q
+                        )
+                    }
+                    Instr::Pow(a, b, c) => {
+                        arith!(
+                            a,
+                            b,
+                            c,
+                            Tm::Pow,
+                            |p: i64, q: i64| Value::Num((p as f64).powf(q as f64)),
+                            |p: f64, q: f64| p.powf(q)
+                        )
+                    }
+                    Instr::Mod(a, b, c) => {
+                        let x = rk!(b);
+                        let y = rk!(c);
+                        match (x, y) {
+                            (Value::Int(p), Value::Int(q)) if q != 0 => {
+                                reg!(a) = Value::Int(imod(p, q))
+                            }
+                            (Value::Num(p), Value::Num(q)) => reg!(a) = Value::Num(fmod(p, q)),
+                            _ => arith_slow_only!(a, b, c, Tm::Mod),
+                        }
+                    }
+                    Instr::IDiv(a, b, c) => {
+                        let x = rk!(b);
+                        let y = rk!(c);
+                        match (x, y) {
+                            (Value::Int(p), Value::Int(q)) if q != 0 => {
+                                reg!(a) = Value::Int(idiv(p, q))
+                            }
+                            (Value::Num(p), Value::Num(q)) => reg!(a) = Value::Num((p / q).floor()),
+                            _ => arith_slow_only!(a, b, c, Tm::IDiv),
+                        }
+                    }
+                    Instr::BAnd(a, b, c) => match (rk!(b), rk!(c)) {
+                        (Value::Int(p), Value::Int(q)) => reg!(a) = Value::Int(p & q),
+                        _ => arith_slow_only!(a, b, c, Tm::BAnd),
+                    },
+                    Instr::BOr(a, b, c) => match (rk!(b), rk!(c)) {
+                        (Value::Int(p), Value::Int(q)) => reg!(a) = Value::Int(p | q),
+                        _ => arith_slow_only!(a, b, c, Tm::BOr),
+                    },
+                    Instr::BXor(a, b, c) => match (rk!(b), rk!(c)) {
+                        (Value::Int(p), Value::Int(q)) => reg!(a) = Value::Int(p ^ q),
+                        _ => arith_slow_only!(a, b, c, Tm::BXor),
+                    },
+                    Instr::Shl(a, b, c) => match (rk!(b), rk!(c)) {
+                        (Value::Int(p), Value::Int(q)) => reg!(a) = Value::Int(shift_left(p, q)),
+                        _ => arith_slow_only!(a, b, c, Tm::Shl),
+                    },
+                    Instr::Shr(a, b, c) => match (rk!(b), rk!(c)) {
+                        (Value::Int(p), Value::Int(q)) => {
+                            reg!(a) = Value::Int(shift_left(p, q.wrapping_neg()))
+                        }
+                        _ => arith_slow_only!(a, b, c, Tm::Shr),
+                    },
+                    Instr::Unm(a, b) => {
+                        let v = reg!(b);
+                        reg!(a) = match v {
+                            Value::Int(i) => Value::Int(i.wrapping_neg()),
+                            Value::Num(f) => Value::Num(-f),
+                            _ => {
+                                savepc!();
+                                self.top = live_top!();
+                                match Vm::tonumber(v) {
+                                    Some(Value::Int(i)) => Value::Int(i.wrapping_neg()),
+                                    Some(Value::Num(f)) => Value::Num(-f),
+                                    _ => {
+                                        let h = self.metamethod(v, Tm::Unm);
+                                        if h.is_nil() {
+                                            return Err(self.type_error(
+                                                v,
+                                                "perform arithmetic on",
+                                                Some(b as u16),
+                                            ));
+                                        }
+                                        self.call_value(h, &[v, v], 1)?[0]
+                                    }
+                                }
+                            }
+                        };
+                    }
+                    Instr::BNot(a, b) => {
+                        let v = reg!(b);
+                        reg!(a) = match v {
+                            Value::Int(i) => Value::Int(!i),
+                            _ => {
+                                savepc!();
+                                self.top = live_top!();
+                                let h = self.metamethod(v, Tm::BNot);
+                                if !h.is_nil() {
+                                    self.call_value(h, &[v, v], 1)?[0]
+                                } else {
+                                    match Vm::tonumber(v) {
+                                        Some(n) => match Vm::toint(n) {
+                                            Some(i) => Value::Int(!i),
+                                            None => {
+                                                return Err(self.rt_error(
+                                                    "number has no integer representation",
+                                                ))
+                                            }
+                                        },
+                                        None => {
+                                            return Err(self.type_error(
+                                                v,
+                                                "perform bitwise operation on",
+                                                Some(b as u16),
+                                            ))
+                                        }
+                                    }
+                                }
+                            }
+                        };
+                    }
+                    Instr::Not(a, b) => reg!(a) = Value::Bool(!reg!(b).truthy()),
+                    Instr::Len(a, b) => {
+                        let v = reg!(b);
+                        reg!(a) = match v {
+                            Value::Table(t) if t.get().meta.is_none() => Value::Int(t.get().len()),
+                            Value::Str(s) => Value::Int(s.get().bytes.len() as i64),
+                            _ => {
+                                savepc!();
+                                self.top = live_top!();
+                                self.len(v, Some(b as u16))?
+                            }
+                        };
+                    }
+                    Instr::Concat(a, b, c) => {
+                        savepc!();
+                        self.top = live_top!();
+                        let v = self.concat(base + b as usize, c as usize)?;
+                        reg!(a) = v;
+                        if self.heap.should_collect() {
+                            self.collect(live_top!());
+                        }
+                    }
+                    Instr::Jmp(off) => {
+                        // MERGE POINT when off < 0 (backward jump)
+                        pc = (pc as isize + off as isize) as usize;
+                    }
+                    Instr::Close(a) => {
+                        self.close_upvals(base + a as usize);
+                    }
+                    Instr::Eq(kk, b, c) => {
+                        let x = rk!(b);
+                        let y = rk!(c);
+                        let r = match (x, y) {
+                            (Value::Int(p), Value::Int(q)) => p == q,
+                            (Value::Str(p), Value::Str(q)) => Gc::ptr_eq(p, q),
+                            (Value::Table(_), Value::Table(_)) => {
+                                savepc!();
+                                self.top = live_top!();
+                                self.equals(x, y)?
+                            }
+                            _ => x.raw_eq(&y),
+                        };
+                        if r != kk {
+                            pc += 1;
+                        }
+                    }
+                    Instr::Lt(kk, b, c) => {
+                        let x = rk!(b);
+                        let y = rk!(c);
+                        let r = match (x, y) {
+                            (Value::Int(p), Value::Int(q)) => p < q,
+                            (Value::Num(p), Value::Num(q)) => p < q,
+                            _ => {
+                                savepc!();
+                                self.top = live_top!();
+                                self.less_than(x, y)?
+                            }
+                        };
+                        if r != kk {
+                            pc += 1;
+                        }
+                    }
+                    Instr::Le(kk, b, c) => {
+                        let x = rk!(b);
+                        let y = rk!(c);
+                        let r = match (x, y) {
+                            (Value::Int(p), Value::Int(q)) => p <= q,
+                            (Value::Num(p), Value::Num(q)) => p <= q,
+                            _ => {
+                                savepc!();
+                                self.top = live_top!();
+                                self.less_equal(x, y)?
+                            }
+                        };
+                        if r != kk {
+                            pc += 1;
+                        }
+                    }
+                    Instr::Test(a, kk) => {
+                        if reg!(a).truthy() != kk {
+                            pc += 1;
+                        }
+                    }
+                    Instr::Call(a, b, c) => {
+                        let func = base + a as usize;
+                        let mut nargs = if b != 0 {
+                            b as usize - 1
+                        } else {
+                            self.top - func - 1
+                        };
+                        savepc!();
+                        let nres = c as i32 - 1;
+                        loop {
+                            match self.stack[func] {
+                                Value::LFn(ncl) => {
+                                    self.push_frame(ncl, func, nargs, nres, false)?;
+                                    continue 'newframe;
+                                }
+                                Value::NFn(nf) => {
+                                    self.call_native(nf, func, nargs, nres)?;
+                                    let lt = if nres < 0 {
+                                        self.top.max(live_top!())
+                                    } else {
+                                        live_top!()
+                                    };
+                                    if self.heap.should_collect() {
+                                        self.collect(lt);
+                                    }
+                                    break;
+                                }
+                                v => {
+                                    nargs = self.insert_call_tm(v, func, nargs, Some(a as u16))?;
+                                }
+                            }
+                        }
+                    }
+                    Instr::TailCall(a, b) => {
+                        let func = base + a as usize;
+                        let mut nargs = if b != 0 {
+                            b as usize - 1
+                        } else {
+                            self.top - func - 1
+                        };
+                        savepc!();
+                        loop {
+                            match self.stack[func] {
+                                Value::LFn(ncl) => {
+                                    // reuse the current frame
+                                    self.close_upvals(base);
+                                    let cur = self.frames.pop().unwrap();
+                                    let dst = cur.func;
+                                    for i in 0..=nargs {
+                                        self.stack[dst + i] = self.stack[func + i];
+                                    }
+                                    self.push_frame(ncl, dst, nargs, cur.nres, cur.entry)?;
+                                    continue 'newframe;
+                                }
+                                Value::NFn(nf) => {
+                                    self.call_native(nf, func, nargs, -1)?;
+                                    // then return all results
+                                    let n = self.top - func;
+                                    if self.do_return(func, n) {
+                                        return Ok(());
+                                    }
+                                    continue 'newframe;
+                                }
+                                v => {
+                                    nargs = self.insert_call_tm(v, func, nargs, Some(a as u16))?;
+                                }
+                            }
+                        }
+                    }
+                    Instr::Return(a, b) => {
+                        let first = base + a as usize;
+                        let n = if b != 0 {
+                            b as usize - 1
+                        } else {
+                            self.top - first
+                        };
+                        if self.do_return(first, n) {
+                            return Ok(());
+                        }
+                        continue 'newframe;
+                    }
+                    Instr::ForPrep(a, off) => {
+                        savepc!();
+                        if !self.for_prep(base + a as usize)? {
+                            pc = (pc as isize + off as isize) as usize;
+                        }
+                    }
+                    Instr::ForLoop(a, off) => {
+                        let ra = base + a as usize;
+                        match self.stack[ra + 2] {
+                            Value::Int(step) => {
+                                // stack[ra+1] holds the remaining iteration count
+                                if let Value::Int(count) = self.stack[ra + 1] {
+                                    if count > 0 {
+                                        self.stack[ra + 1] = Value::Int(count - 1);
+                                        if let Value::Int(i) = self.stack[ra] {
+                                            let ni = i.wrapping_add(step);
+                                            self.stack[ra] = Value::Int(ni);
+                                            self.stack[ra + 3] = Value::Int(ni);
+                                        }
+                                        // MERGE POINT (loop back-edge)
+                                        pc = (pc as isize + off as isize) as usize;
+                                    }
+                                }
+                            }
+                            Value::Num(step) => {
+                                if let (Value::Num(i), Value::Num(lim)) =
+                                    (self.stack[ra], self.stack[ra + 1])
+                                {
+                                    let ni = i + step;
+                                    let cont = if step > 0.0 { ni <= lim } else { lim <= ni };
+                                    if cont {
+                                        self.stack[ra] = Value::Num(ni);
+                                        self.stack[ra + 3] = Value::Num(ni);
+                                        // MERGE POINT (loop back-edge)
+                                        pc = (pc as isize + off as isize) as usize;
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    Instr::TForCall(a, c) => {
+                        let ra = base + a as usize;
+                        savepc!();
+                        let f = self.stack[ra];
+                        // fast path: next over a plain table
+                        if let Value::NFn(nf) = f {
+                            if nf.get().f as *const () as usize
+                                == super::lib_base::lua_next as *const () as usize
+                            {
+                                if let Value::Table(t) = self.stack[ra + 1] {
+                                    match t.get().next(self.stack[ra + 2]) {
+                                        Ok(Some((kk, vv))) => {
+                                            self.stack[ra + 3] = kk;
+                                            if c >= 2 {
+                                                self.stack[ra + 4] = vv;
+                                            }
+                                            for r in 2..c as usize {
+                                                self.stack[ra + 3 + r] = Value::Nil;
+                                            }
+                                        }
+                                        Ok(None) => self.stack[ra + 3] = Value::Nil,
+                                        Err(()) => {
+                                            return Err(self.rt_error("invalid key to 'next'"))
+                                        }
+                                    }
+                                    continue;
+                                }
+                            }
+                        }
+                        let cb = ra + 3 + c as usize;
+                        self.ensure_stack(cb + 4)?;
+                        self.stack[cb] = f;
+                        self.stack[cb + 1] = self.stack[ra + 1];
+                        self.stack[cb + 2] = self.stack[ra + 2];
+                        self.top = cb + 3;
+                        self.call(cb, 2, c as i32)?;
+                        for r in 0..c as usize {
+                            self.stack[ra + 3 + r] = self.stack[cb + r];
+                        }
+                        if self.heap.should_collect() {
+                            self.collect(live_top!());
+                        }
+                    }
+                    Instr::TForLoop(a, off) => {
+                        let ra = base + a as usize;
+                        let v = self.stack[ra + 3];
+                        if !v.is_nil() {
+                            self.stack[ra + 2] = v;
+                            // MERGE POINT (loop back-edge)
+                            pc = (pc as isize + off as isize) as usize;
+                        }
+                    }
+                    Instr::SetList(a, b, off) => {
+                        let ra = base + a as usize;
+                        let n = if b != 0 {
+                            b as usize
+                        } else {
+                            self.top - ra - 1
+                        };
+                        if let Value::Table(t) = self.stack[ra] {
+                            let tm = t.get_mut();
+                            for i in 1..=n {
+                                let v = self.stack[ra + i];
+                                tm.set(Value::Int(off as i64 + i as i64), v);
+                            }
+                        }
+                    }
+                    Instr::Closure(a, bx) => {
+                        let p = proto.protos[bx as usize].clone();
+                        let mut ups = Vec::with_capacity(p.upvals.len());
+                        for &(instack, idx) in p.upvals.iter() {
+                            if instack {
+                                ups.push(self.find_upval(base + idx as usize));
+                            } else {
+                                ups.push(cl.get().upvals[idx as usize]);
+                            }
+                        }
+                        let ncl = self.heap.alloc_lclosure(LClosure {
+                            proto: p,
+                            upvals: ups,
+                        });
+                        reg!(a) = Value::LFn(ncl);
+                        if self.heap.should_collect() {
+                            savepc!();
+                            self.collect(live_top!());
+                        }
+                    }
+                    Instr::VarArg(a, b) => {
+                        let fr = self.frames[fi];
+                        let nvar = fr.nvarargs;
+                        let src = fr.func + 1 + proto.num_params as usize;
+                        let ra = base + a as usize;
+                        if b == 0 {
+                            savepc!();
+                            self.ensure_stack(ra + nvar + 1)?;
+                            for i in 0..nvar {
+                                self.stack[ra + i] = self.stack[src + i];
+                            }
+                            self.top = ra + nvar;
+                        } else {
+                            for i in 0..(b as usize - 1) {
+                                self.stack[ra + i] = if i < nvar {
+                                    self.stack[src + i]
+                                } else {
+                                    Value::Nil
+                                };
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Finishes the innermost frame, moving `n` results from `first` to
+    /// its function slot. Returns true if that frame was an entry frame.
+    #[inline]
+    fn do_return(&mut self, first: usize, n: usize) -> bool {
+        let fr = self.frames.pop().unwrap();
+        if let Some(&(idx, _)) = self.open_upvals.last() {
+            if idx >= fr.base.min(fr.func + 1) {
+                self.close_upvals(fr.func + 1);
+            }
+        }
+        let dst = fr.func;
+        if fr.nres < 0 {
+            for i in 0..n {
+                self.stack[dst + i] = self.stack[first + i];
+            }
+            self.top = dst + n;
+        } else {
+            let want = fr.nres as usize;
+            for i in 0..want {
+                self.stack[dst + i] = if i < n {
+                    self.stack[first + i]
+                } else {
+                    Value::Nil
+                };
+            }
+        }
+        fr.entry
+    }
+
+    fn index_upval(&mut self, t: Value, key: Value, up: u8) -> LResult<Value> {
+        if !matches!(t, Value::Table(_)) && self.metamethod(t, Tm::Index).is_nil() {
+            let f = self.frames.last().unwrap();
+            let name =
+                String::from_utf8_lossy(&f.cl.get().proto.upval_names[up as usize]).into_owned();
+            let tn = self.type_name_mt(t);
+            return Err(self.rt_error(&format!(
+                "attempt to index a {} value (upvalue '{}')",
+                tn, name
+            )));
+        }
+        self.index(t, key, None)
+    }
+
+    /// Lua 5.4 numeric-for preparation; returns false if the loop is empty.
+    fn for_prep(&mut self, ra: usize) -> LResult<bool> {
+        let init = self.stack[ra];
+        let limit = self.stack[ra + 1];
+        let step = self.stack[ra + 2];
+        if let (Value::Int(i0), Value::Int(st)) = (init, step) {
+            if st == 0 {
+                return Err(self.rt_error("'for' step is zero"));
+            }
+            // integer loop: convert limit
+            let lim = match limit {
+                Value::Int(l) => l,
+                Value::Num(f) => {
+                    if f.is_nan() {
+                        return Ok(false);
+                    }
+                    let fl = if st < 0 { f.ceil() } else { f.floor() };
+                    if fl >= 9.223_372_036_854_775_808e18 {
+                        if st < 0 {
+                            return Ok(false);
+                        }
+                        i64::MAX
+                    } else if fl < -9.223_372_036_854_775_808e18 {
+                        if st > 0 {
+                            return Ok(false);
+                        }
+                        i64::MIN
+                    } else {
+                        fl as i64
+                    }
+                }
+                _ => return Err(self.for_error("limit", limit)),
+            };
+            if if st > 0 { i0 > lim } else { i0 < lim } {
+                return Ok(false);
+            }
+            let count = if st > 0 {
+                (lim as u64).wrapping_sub(i0 as u64) / st as u64
+            } else {
+                let s = (st as u64).wrapping_neg();
+                (i0 as u64).wrapping_sub(lim as u64) / s
+            };
+            // count may exceed i64::MAX only if step is 1/-1 over the whole
+            // range; store as i64 bits and treat as unsigned
+            self.stack[ra + 1] = Value::Int(count.min(i64::MAX as u64) as i64);
+            if count > i64::MAX as u64 {
+                // extremely long loop: approximate by max count (never finishes in practice)
+            }
+            self.stack[ra + 3] = Value::Int(i0);
+            return Ok(true);
+        }
+        let tof = |v: Value| -> Option<f64> {
+            match v {
+                Value::Int(i) => Some(i as f64),
+                Value::Num(f) => Some(f),
+                _ => None,
+            }
+        };
+        let l = match tof(limit) {
+            Some(l) => l,
+            None => return Err(self.for_error("limit", limit)),
+        };
+        let s = match tof(step) {
+            Some(s) => s,
+            None => return Err(self.for_error("step", step)),
+        };
+        let i = match tof(init) {
+            Some(i) => i,
+            None => return Err(self.for_error("initial value", init)),
+        };
+        if s == 0.0 {
+            return Err(self.rt_error("'for' step is zero"));
+        }
+        if if s > 0.0 { l < i } else { i < l } {
+            return Ok(false);
+        }
+        self.stack[ra] = Value::Num(i);
+        self.stack[ra + 1] = Value::Num(l);
+        self.stack[ra + 2] = Value::Num(s);
+        self.stack[ra + 3] = Value::Num(i);
+        Ok(true)
+    }
+
+    fn for_error(&mut self, what: &str, v: Value) -> LuaError {
+        let tn = self.type_name_mt(v);
+        self.rt_error(&format!("'for' {} must be a number", what).replace(
+            &format!("'for' {} must be a number", what),
+            &format!("bad 'for' {} (number expected, got {})", what, tn),
+        ))
+    }
+}
+
+impl Default for Vm {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Which register an instruction writes (for `varinfo`'s backward scan).
+fn target_reg(i: &Instr) -> Option<u8> {
+    use Instr::*;
+    match *i {
+        Move(a, _)
+        | LoadK(a, _)
+        | LoadI(a, _)
+        | LoadBool(a, _)
+        | LFalseSkip(a)
+        | GetUpval(a, _)
+        | GetTabUp(a, _, _)
+        | GetTable(a, _, _)
+        | GetField(a, _, _)
+        | NewTable(a, _, _)
+        | SelfOp(a, _, _)
+        | Add(a, _, _)
+        | Sub(a, _, _)
+        | Mul(a, _, _)
+        | Div(a, _, _)
+        | Mod(a, _, _)
+        | Pow(a, _, _)
+        | IDiv(a, _, _)
+        | BAnd(a, _, _)
+        | BOr(a, _, _)
+        | BXor(a, _, _)
+        | Shl(a, _, _)
+        | Shr(a, _, _)
+        | Unm(a, _)
+        | BNot(a, _)
+        | Not(a, _)
+        | Len(a, _)
+        | Concat(a, _, _)
+        | Closure(a, _)
+        | LoadNil(a, _)
+        | Call(a, _, _)
+        | VarArg(a, _) => Some(a),
+        _ => None,
+    }
+}
+
+/// lua5.4-style description of what register `reg` holds at `pc`.
+pub fn describe_reg(p: &Proto, pc: usize, reg: u8) -> Option<String> {
+    if let Some(n) = p.local_name(reg, pc) {
+        if n.first() != Some(&b'(') {
+            return Some(format!("local '{}'", String::from_utf8_lossy(n)));
+        }
+    }
+    // find the last instruction before pc that sets `reg`
+    let mut setter = None;
+    for (i, ins) in p.code[..pc.min(p.code.len())].iter().enumerate() {
+        let hit = match *ins {
+            Instr::LoadNil(a, n) => reg >= a && reg <= a + n,
+            Instr::Call(a, _, _) | Instr::VarArg(a, _) => reg >= a,
+            Instr::SelfOp(a, _, _) => reg == a || reg == a + 1,
+            _ => target_reg(ins) == Some(reg),
+        };
+        if hit {
+            setter = Some(i);
+        }
+    }
+    let si = setter?;
+    let kstr = |k: u16| -> String {
+        match p.consts.get(k as usize) {
+            Some(Value::Str(s)) => String::from_utf8_lossy(&s.get().bytes).into_owned(),
+            _ => "?".into(),
+        }
+    };
+    match p.code[si] {
+        Instr::GetTabUp(_, u, k) => {
+            if p.upval_names.get(u as usize).map(|n| &n[..]) == Some(b"_ENV") {
+                Some(format!("global '{}'", kstr(k)))
+            } else {
+                Some(format!("field '{}'", kstr(k)))
+            }
+        }
+        Instr::GetField(_, b, k) => {
+            if p.local_name(b, si) == Some(b"_ENV") {
+                Some(format!("global '{}'", kstr(k)))
+            } else {
+                Some(format!("field '{}'", kstr(k)))
+            }
+        }
+        Instr::GetUpval(_, u) => Some(format!(
+            "upvalue '{}'",
+            String::from_utf8_lossy(&p.upval_names[u as usize])
+        )),
+        Instr::Move(_, b) => {
+            if b < reg {
+                p.local_name(b, si)
+                    .map(|n| format!("local '{}'", String::from_utf8_lossy(n)))
+            } else {
+                None
+            }
+        }
+        Instr::LoadK(_, k) => match p.consts.get(k as usize) {
+            Some(Value::Str(s)) => Some(format!(
+                "constant '{}'",
+                String::from_utf8_lossy(&s.get().bytes)
+            )),
+            _ => None,
+        },
+        Instr::SelfOp(a, _, k) if a == reg => Some(format!("method '{}'", kstr(k))),
+        _ => None,
+    }
+}
+
+#[inline]
+pub fn imod(a: i64, b: i64) -> i64 {
+    let r = a.wrapping_rem(b);
+    if r != 0 && (r ^ b) < 0 {
+        r + b
+    } else {
+        r
+    }
+}
+
+#[inline]
+pub fn idiv(a: i64, b: i64) -> i64 {
+    let q = a.wrapping_div(b);
+    if (a % b != 0) && ((a ^ b) < 0) {
+        q - 1
+    } else {
+        q
+    }
+}
+
+#[inline]
+pub fn fmod(a: f64, b: f64) -> f64 {
+    let r = a % b;
+    if r != 0.0 && (r < 0.0) != (b < 0.0) {
+        r + b
+    } else {
+        r
+    }
+}
+
+pub fn shift_left(x: i64, n: i64) -> i64 {
+    if n <= -64 || n >= 64 {
+        0
+    } else if n >= 0 {
+        ((x as u64) << n) as i64
+    } else {
+        ((x as u64) >> (-n)) as i64
+    }
+}
+
+fn bitop(op: Tm, a: i64, b: i64) -> i64 {
+    match op {
+        Tm::BAnd => a & b,
+        Tm::BOr => a | b,
+        Tm::BXor => a ^ b,
+        Tm::Shl => shift_left(a, b),
+        Tm::Shr => shift_left(a, b.wrapping_neg()),
+        Tm::BNot => !a,
+        _ => 0,
+    }
+}
+
+/// Arithmetic on two numbers (after coercion).
+pub fn arith_num(op: Tm, a: Value, b: Value) -> Result<Value, &'static str> {
+    let f = |v: Value| match v {
+        Value::Int(i) => i as f64,
+        Value::Num(f) => f,
+        _ => 0.0,
+    };
+    if let (Value::Int(x), Value::Int(y)) = (a, b) {
+        return Ok(match op {
+            Tm::Add => Value::Int(x.wrapping_add(y)),
+            Tm::Sub => Value::Int(x.wrapping_sub(y)),
+            Tm::Mul => Value::Int(x.wrapping_mul(y)),
+            Tm::Mod => {
+                if y == 0 {
+                    return Err("attempt to perform 'n%%0'");
+                }
+                Value::Int(imod(x, y))
+            }
+            Tm::IDiv => {
+                if y == 0 {
+                    return Err("attempt to divide by zero");
+                }
+                Value::Int(idiv(x, y))
+            }
+            Tm::Div => Value::Num(x as f64 / y as f64),
+            Tm::Pow => Value::Num((x as f64).powf(y as f64)),
+            Tm::Unm => Value::Int(x.wrapping_neg()),
+            _ => Value::Nil,
+        });
+    }
+    let (x, y) = (f(a), f(b));
+    Ok(Value::Num(match op {
+        Tm::Add => x + y,
+        Tm::Sub => x - y,
+        Tm::Mul => x * y,
+        Tm::Div => x / y,
+        Tm::Mod => {
+            if y.is_infinite() && x.is_finite() {
+                if (x >= 0.0) == (y > 0.0) {
+                    x
+                } else {
+                    y
+                }
+            } else {
+                fmod(x, y)
+            }
+        }
+        Tm::IDiv => (x / y).floor(),
+        Tm::Pow => x.powf(y),
+        Tm::Unm => -x,
+        _ => 0.0,
+    }))
+}
+
+fn int_lt_float(i: i64, f: f64) -> bool {
+    if f.is_nan() {
+        return false;
+    }
+    if f >= 9.3e18 {
+        return true;
+    }
+    if f <= -9.3e18 {
+        return false;
+    }
+    // compare i < f  <=>  i < ceil(f) when f not integral
+    let c = f.ceil();
+    if c >= 9.223_372_036_854_775_808e18 {
+        return true;
+    }
+    i < c as i64 || (c == f && false)
+}
+
+fn int_le_float(i: i64, f: f64) -> bool {
+    if f.is_nan() {
+        return false;
+    }
+    if f >= 9.3e18 {
+        return true;
+    }
+    if f < -9.3e18 {
+        return false;
+    }
+    let fl = f.floor();
+    if fl >= 9.223_372_036_854_775_808e18 {
+        return true;
+    }
+    i <= fl as i64
+}
+
+fn float_lt_int(f: f64, i: i64) -> bool {
+    if f.is_nan() {
+        return false;
+    }
+    !int_le_float(i, f)
+}
+
+fn float_le_int(f: f64, i: i64) -> bool {
+    if f.is_nan() {
+        return false;
+    }
+    !int_lt_float(i, f)
+}
