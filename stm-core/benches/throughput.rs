@@ -153,13 +153,14 @@ fn transfers(
     let t = Instant::now();
     go.wait();
     let d = t.elapsed();
-    let (mut commits, mut aborts) = (0, 0);
+    let (mut commits, mut aborts, mut pauses) = (0, 0, 0);
     for h in hs {
         let s = h.join().unwrap();
         commits += s.commits;
         aborts += s.aborts;
+        pauses += s.pauses;
     }
-    (d, commits, aborts)
+    (d, commits, aborts, pauses)
 }
 
 fn contention(c: &mut Criterion) {
@@ -169,9 +170,9 @@ fn contention(c: &mut Criterion) {
     let mut th = rt.register_thread().unwrap();
     for k in [4096usize, 256, 16, 4, 1] {
         let acc = objects(&rt, &mut th, k);
-        let (d, commits, aborts) = transfers(&rt, &acc, 2, UNITS);
+        let (d, commits, aborts, pauses) = transfers(&rt, &acc, 2, UNITS);
         eprintln!(
-            "contention k={k}: {:.0} tx/s, abort rate {:.1}% ({aborts} aborts / {commits} commits)",
+            "contention k={k}: {:.0} tx/s, abort rate {:.1}% ({aborts} aborts / {commits} commits, {pauses} pauses)",
             commits as f64 / d.as_secs_f64(),
             100.0 * aborts as f64 / (aborts + commits) as f64
         );

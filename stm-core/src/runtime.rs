@@ -372,7 +372,9 @@ impl Shared {
 
     /// Called by a thread after its transaction ended.
     pub(crate) fn leave(&self, slot: usize) {
-        self.slots[slot].active.store(false, Ordering::SeqCst);
+        // Release suffices: the collector's SeqCst (hence acquire) load that
+        // reads `false` then happens-after everything this transaction did.
+        self.slots[slot].active.store(false, Ordering::Release);
     }
 
     pub(crate) fn note_alloc(&self, bytes: usize) {

@@ -228,6 +228,17 @@ impl Drop for StmThread {
 }
 
 impl StmThread {
+    /// The shared runtime state, with a lifetime detached from `self` so it
+    /// can be used while `self` is borrowed mutably (cloning the `Arc` on hot
+    /// paths would bounce its reference count between cores).
+    #[inline]
+    fn shared<'a>(&self) -> &'a crate::runtime::Shared {
+        // SAFETY: `self.rt` owns an Arc to the Shared and is never replaced
+        // or dropped while `self` is alive; every caller uses the reference
+        // only within a method of `self`.
+        unsafe { &*Arc::as_ptr(&self.rt.shared) }
+    }
+
     #[inline]
     fn slot_ref(&self) -> &crate::runtime::ThreadSlot {
         &self.rt.shared.slots[self.slot]
@@ -329,7 +340,7 @@ impl StmThread {
         let slot = self.slot_ref();
         slot.abort_requested.store(0, Ordering::Relaxed);
         slot.karma.store(self.consecutive_aborts, Ordering::Relaxed);
-        slot.state.store(ST_ACTIVE, Ordering::SeqCst);
+        slot.state.store(ST_ACTIVE, Ordering::Relaxed);
         self.in_tx = true;
         self.status = STATUS_ACTIVE;
         self.work = 0;
@@ -365,7 +376,7 @@ impl StmThread {
     /// Takes the inevitable token (clock c → c+1) and returns `c`. With
     /// `abortable`, honours abort requests while waiting.
     fn take_token(&mut self, abortable: bool) -> Result<u64, StmError> {
-        let shared = self.rt.shared.clone();
+        let shared = self.shared();
         let clock = &shared.clock.0;
         let mut w = Wait {
             start: None,
@@ -479,7 +490,7 @@ impl StmThread {
     }
 
     fn commit_inner(&mut self) -> Result<(), StmError> {
-        let shared = self.rt.shared.clone();
+        let shared = self.shared();
         let clock = &shared.clock.0;
         if self.inevitable {
             let c = clock.load(Ordering::Relaxed);
@@ -495,14 +506,16 @@ impl StmThread {
             self.release_all(v);
             self.last_wv = 0;
         } else {
-            self.slot_ref().state.store(ST_COMMITTING, Ordering::SeqCst);
+            self.slot_ref()
+                .state
+                .store(ST_COMMITTING, Ordering::Relaxed);
             let mut w = Wait {
                 start: None,
                 spins: 0,
                 owner_loc: 0,
             };
             let wv = loop {
-                let code = self.slot_ref().abort_requested.load(Ordering::SeqCst);
+                let code = self.slot_ref().abort_requested.load(Ordering::Relaxed);
                 if code != 0 {
                     let other = self.inevitable_loc();
                     self.end_wait(w, ConflictKind::Inevitable, other);
@@ -578,8 +591,10 @@ impl StmThread {
         self.rv_enc = 0;
         self.attempt_start = None;
         let slot = self.slot_ref();
-        slot.inevitable.store(false, Ordering::SeqCst);
-        slot.state.store(ST_IDLE, Ordering::SeqCst);
+        if slot.inevitable.load(Ordering::Relaxed) {
+            slot.inevitable.store(false, Ordering::Release);
+        }
+        slot.state.store(ST_IDLE, Ordering::Relaxed);
         self.rt.shared.leave(self.slot);
     }
 
@@ -604,7 +619,7 @@ impl StmThread {
     }
 
     fn rollback_all(&mut self) {
-        let shared = self.rt.shared.clone();
+        let shared = self.shared();
         if self.inevitable {
             let c = shared.clock.0.load(Ordering::Relaxed);
             shared.clock.0.store(c + 1, Ordering::Release);
@@ -784,7 +799,7 @@ impl StmThread {
             w.start = Some(Instant::now());
         }
         w.spins += 1;
-        let shared = self.rt.shared.clone();
+        let shared = self.shared();
         let Some(owner) = shared.slots.get((lv & OWNER_MASK) as usize) else {
             return Err(self.conflict_abort(ConflictKind::WriteRead, 0, self.cur_loc));
         };
