@@ -118,7 +118,7 @@ fn transfers(
     accounts: &[ObjRef],
     threads: usize,
     units: usize,
-) -> (Duration, u64, u64) {
+) -> (Duration, u64, u64, u64) {
     let go = Arc::new(Barrier::new(threads + 1));
     let hs: Vec<_> = (0..threads)
         .map(|t| {
