@@ -619,6 +619,17 @@ impl GMatch {
     }
 }
 
+/// Error of [`gsub_split`]: a pattern error (Lua message) or an error
+/// returned by the replacement callback.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GsubError<E> {
+    /// Malformed pattern, "pattern too complex", etc. (raise with
+    /// position info like any `luaL_error`).
+    Pattern(String),
+    /// The callback's error, unchanged.
+    Repl(E),
+}
+
 /// Generic `string.gsub` driver.  `max_n` is the optional 4th argument
 /// (`None` = unlimited).  For each match, `repl` is called with the subject,
 /// the captures and the output buffer, and must append the replacement
@@ -627,12 +638,29 @@ impl GMatch {
 /// or [`Captures::values`], appends `src[c.start..c.end]` when the result is
 /// false/nil, and otherwise raises "invalid replacement value (a TYPE)" for
 /// non-string/number results).  Returns the new string and the match count.
+/// Pattern errors are converted with `E: From<String>`; see [`gsub_split`]
+/// when the VM needs its own context to build errors.
 pub fn gsub<E: From<String>>(
     src: &[u8],
     pat: &[u8],
     max_n: Option<i64>,
-    mut repl: impl FnMut(&[u8], &Captures, &mut Vec<u8>) -> Result<(), E>,
+    repl: impl FnMut(&[u8], &Captures, &mut Vec<u8>) -> Result<(), E>,
 ) -> Result<(Vec<u8>, i64), E> {
+    gsub_split(src, pat, max_n, repl).map_err(|e| match e {
+        GsubError::Pattern(m) => E::from(m),
+        GsubError::Repl(e) => e,
+    })
+}
+
+/// Like [`gsub`], but keeps pattern errors and callback errors apart, so no
+/// `From<String>` conversion is needed (map the result afterwards, when the
+/// callback's borrows have ended).
+pub fn gsub_split<E>(
+    src: &[u8],
+    pat: &[u8],
+    max_n: Option<i64>,
+    mut repl: impl FnMut(&[u8], &Captures, &mut Vec<u8>) -> Result<(), E>,
+) -> Result<(Vec<u8>, i64), GsubError<E>> {
     let (anchor, pat) = match pat.first() {
         Some(&b'^') => (true, &pat[1..]),
         _ => (false, pat),
@@ -644,7 +672,7 @@ pub fn gsub<E: From<String>>(
     let mut n = 0i64;
     while n < max_n {
         let mut m = Matcher::new(src, pat);
-        let e = m.do_match(s, 0)?;
+        let e = m.do_match(s, 0).map_err(GsubError::Pattern)?;
         match e {
             Some(e) if Some(e) != last_match => {
                 n += 1;
@@ -653,7 +681,7 @@ pub fn gsub<E: From<String>>(
                     end: e,
                     raw: m.caps,
                 };
-                repl(src, &caps, &mut out)?;
+                repl(src, &caps, &mut out).map_err(GsubError::Repl)?;
                 s = e;
                 last_match = Some(e);
             }

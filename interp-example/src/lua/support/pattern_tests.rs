@@ -253,3 +253,26 @@ fn fuzz_no_panics() {
         let _ = gsub_str(&src, &pat, &pat, None);
     }
 }
+
+#[test]
+fn gsub_split_keeps_errors_apart() {
+    let r = gsub_split(b"abc", b"%", None, |_, _, _| Ok::<(), u32>(()));
+    assert_eq!(
+        r,
+        Err(GsubError::Pattern(
+            "malformed pattern (ends with '%')".to_string()
+        ))
+    );
+    // An unfinished capture is only an error when a capture is fetched.
+    assert_eq!(
+        gsub_str(b"abc", b"(", b"x", None),
+        Ok((b"xaxbxcx".to_vec(), 4))
+    );
+    let r = gsub_split(b"abc", b"b", None, |_, _, _| Err::<(), u32>(7));
+    assert_eq!(r, Err(GsubError::Repl(7)));
+    let r = gsub_split(b"abc", b"b", None, |_, _, out| {
+        out.push(b'X');
+        Ok::<(), u32>(())
+    });
+    assert_eq!(r, Ok((b"aXc".to_vec(), 1)));
+}
