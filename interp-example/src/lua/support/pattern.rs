@@ -595,6 +595,17 @@ impl GMatch {
         }
     }
 
+    /// Rebuilds an iterator from a state saved with [`GMatch::state`] (for
+    /// VMs that keep the iterator state in integer upvalues).
+    pub fn from_state(pos: usize, last_match: Option<usize>) -> Self {
+        GMatch { pos, last_match }
+    }
+
+    /// The iterator state: next start offset and end of the last match.
+    pub fn state(&self) -> (usize, Option<usize>) {
+        (self.pos, self.last_match)
+    }
+
     /// Finds the next match, skipping empty matches that end where the
     /// previous match ended (Lua 5.4's rule).
     pub fn next_match(&mut self, src: &[u8], pat: &[u8]) -> Result<Option<Captures>, String> {

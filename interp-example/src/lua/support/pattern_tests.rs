@@ -276,3 +276,23 @@ fn gsub_split_keeps_errors_apart() {
     });
     assert_eq!(r, Ok((b"aXc".to_vec(), 1)));
 }
+
+#[test]
+fn gmatch_state_roundtrip() {
+    let src = b"one two  three";
+    let mut g = GMatch::new(src.len(), 1);
+    let mut words = Vec::new();
+    loop {
+        // Persist and restore the state between calls, as a VM closure would.
+        let (pos, last) = g.state();
+        let mut g2 = GMatch::from_state(pos, last);
+        match g2.next_match(src, b"%a*").unwrap() {
+            Some(c) => words.push(String::from_utf8_lossy(&src[c.start..c.end]).into_owned()),
+            None => break,
+        }
+        g = g2;
+    }
+    // lua5.4: for w in ("one two  three"):gmatch("%a*") do io.write("[",w,"]") end
+    // -> [one][two][][three]
+    assert_eq!(words, ["one", "two", "", "three"]);
+}
