@@ -225,3 +225,30 @@ fn fuzz_no_panics() {
         }
     }
 }
+
+#[test]
+fn missing_arguments_and_strings() {
+    // lua5.4: string.format("%d") -> bad argument #2 to 'format' (no value)
+    let e = format(b"%d", &mut Args(vec![])).unwrap_err();
+    assert_eq!(
+        e.message("format").unwrap(),
+        "bad argument #2 to 'format' (no value)"
+    );
+    let e = format(b"%d %s", &mut Args(vec![V::I(1)])).unwrap_err();
+    assert_eq!(
+        e.message("format").unwrap(),
+        "bad argument #3 to 'format' (no value)"
+    );
+    let s = format(
+        b"%5s|%-5s|%.2s",
+        &mut Args(vec![
+            V::S(b"ab".to_vec()),
+            V::S(b"ab".to_vec()),
+            V::S(b"abc".to_vec()),
+        ]),
+    );
+    assert_eq!(s.unwrap(), b"   ab|ab   |ab".to_vec());
+    // Strings of 100+ bytes with a width but no precision are copied whole.
+    let s = format(b"%5s", &mut Args(vec![V::S(vec![b'x'; 120])])).unwrap();
+    assert_eq!(s.len(), 120);
+}
