@@ -69,9 +69,16 @@ fn single_thread(c: &mut Criterion) {
     g.finish();
 }
 
+/// Wall time from the first worker's start to the last worker's end.
+fn span(v: Vec<(Instant, Instant)>) -> Duration {
+    let start = v.iter().map(|x| x.0).min().unwrap();
+    let end = v.iter().map(|x| x.1).max().unwrap();
+    end - start
+}
+
 /// Runs `units` units on each of `threads` threads over disjoint object sets.
 fn parallel(rt: &Runtime, sets: &[Vec<ObjRef>], units: usize) -> Duration {
-    let go = Arc::new(Barrier::new(sets.len() + 1));
+    let go = Arc::new(Barrier::new(sets.len()));
     let hs: Vec<_> = sets
         .iter()
         .cloned()
@@ -80,21 +87,40 @@ fn parallel(rt: &Runtime, sets: &[Vec<ObjRef>], units: usize) -> Duration {
             std::thread::spawn(move || {
                 let mut th = rt.register_thread().unwrap();
                 go.wait();
+                let t0 = Instant::now();
                 for k in 0..units {
                     unit(&mut th, &objs, k);
                 }
-                go.wait();
+                (t0, Instant::now())
             })
         })
         .collect();
-    go.wait();
-    let t = Instant::now();
-    go.wait();
-    let d = t.elapsed();
-    for h in hs {
-        h.join().unwrap();
-    }
-    d
+    span(hs.into_iter().map(|h| h.join().unwrap()).collect())
+}
+
+/// Control: the same harness running the plain (non-transactional) workload,
+/// showing how much parallelism the (shared) machine actually offers.
+fn parallel_plain(threads: usize, units: usize) -> Duration {
+    let go = Arc::new(Barrier::new(threads));
+    let hs: Vec<_> = (0..threads)
+        .map(|_| {
+            let go = go.clone();
+            std::thread::spawn(move || {
+                let plain: Vec<AtomicU64> = (0..256).map(|_| AtomicU64::new(0)).collect();
+                go.wait();
+                let t0 = Instant::now();
+                for k in 0..units * 10 {
+                    for j in 0..PER_TX {
+                        let o = &plain[(k * PER_TX + j) % plain.len()];
+                        let v = o.load(Ordering::Relaxed);
+                        o.store(black_box(v.wrapping_add(1)), Ordering::Relaxed);
+                    }
+                }
+                (t0, Instant::now())
+            })
+        })
+        .collect();
+    span(hs.into_iter().map(|h| h.join().unwrap()).collect())
 }
 
 fn scaling(c: &mut Criterion) {
@@ -109,6 +135,10 @@ fn scaling(c: &mut Criterion) {
         g.bench_function(format!("{threads}_threads"), |b| {
             b.iter_custom(|n| (0..n).map(|_| parallel(&rt, &sets[..threads], UNITS)).sum())
         });
+        g.throughput(Throughput::Elements((UNITS * 10 * threads) as u64));
+        g.bench_function(format!("plain_control_{threads}_threads"), |b| {
+            b.iter_custom(|n| (0..n).map(|_| parallel_plain(threads, UNITS)).sum())
+        });
     }
     g.finish();
 }
@@ -119,7 +149,7 @@ fn transfers(
     threads: usize,
     units: usize,
 ) -> (Duration, u64, u64, u64) {
-    let go = Arc::new(Barrier::new(threads + 1));
+    let go = Arc::new(Barrier::new(threads));
     let hs: Vec<_> = (0..threads)
         .map(|t| {
             let (rt, go, acc) = (rt.clone(), go.clone(), accounts.to_vec());
@@ -127,6 +157,7 @@ fn transfers(
                 let mut th = rt.register_thread().unwrap();
                 let mut x = 0x2545_F491_4F6C_DD1Du64 ^ (t as u64 + 1);
                 go.wait();
+                let t0 = Instant::now();
                 for _ in 0..units {
                     x ^= x << 13;
                     x ^= x >> 7;
@@ -144,23 +175,20 @@ fn transfers(
                     })
                     .unwrap();
                 }
-                go.wait();
-                th.stats()
+                ((t0, Instant::now()), th.stats())
             })
         })
         .collect();
-    go.wait();
-    let t = Instant::now();
-    go.wait();
-    let d = t.elapsed();
     let (mut commits, mut aborts, mut pauses) = (0, 0, 0);
+    let mut times = Vec::new();
     for h in hs {
-        let s = h.join().unwrap();
+        let (t, s) = h.join().unwrap();
+        times.push(t);
         commits += s.commits;
         aborts += s.aborts;
         pauses += s.pauses;
     }
-    (d, commits, aborts, pauses)
+    (span(times), commits, aborts, pauses)
 }
 
 fn contention(c: &mut Criterion) {
