@@ -88,9 +88,20 @@ def fmt_ratio(x):
 
 
 def main():
+    if sys.argv[1] == "--from-json":
+        # re-render RESULTS.md from an existing results.json, optionally with a new note:
+        #   report.py --from-json results.json RESULTS.md [NOTE]
+        json_path, md_path = sys.argv[2:4]
+        saved = json.load(open(json_path))
+        meta = saved["meta"]
+        if len(sys.argv) > 4:
+            meta["note"] = sys.argv[4]
+        for b in saved["benchmarks"]:
+            b.pop("ratios", None)
+        render(saved["benchmarks"], meta, json_path, md_path)
+        return
     data_path, json_path, md_path = sys.argv[1:4]
     benches = load(data_path)
-    impls_present = [i for i in IMPLS if any(i in b["results"] for b in benches)]
     meta = {
         "date": env("CMP_DATE"),
         "commit": env("CMP_COMMIT"),
@@ -109,6 +120,11 @@ def main():
         "load": env("CMP_LOAD"),
         "labels": LABELS,
     }
+    render(benches, meta, json_path, md_path)
+
+
+def render(benches, meta, json_path, md_path):
+    impls_present = [i for i in IMPLS if any(i in b["results"] for b in benches)]
 
     # ratios and geometric means
     pairs = [
