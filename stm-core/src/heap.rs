@@ -162,7 +162,7 @@ impl ThreadHeap {
             if let Some(pos) = self
                 .large
                 .iter()
-                .position(|l| l.ptr.as_ptr() as usize == obj.as_ptr() as usize)
+                .position(|l| std::ptr::eq(l.ptr.as_ptr() as *const AtomicU64, obj.as_ptr()))
             {
                 let l = self.large.swap_remove(pos);
                 // SAFETY: allocated in alloc_large with this layout.
@@ -293,7 +293,7 @@ impl HeapIndex {
         let base = a & !(CHUNK_BYTES - 1);
         let ok = if let Some(&(cell_bytes, used)) = self.chunks.get(&base) {
             let off = a - base;
-            off % cell_bytes == 0 && off / cell_bytes < used
+            off.is_multiple_of(cell_bytes) && off / cell_bytes < used
         } else {
             self.large.contains(&a)
         };

@@ -32,15 +32,16 @@
 //!
 //! # Format
 //!
-//! A text file, one record per line, tab-separated; locations have tabs and
-//! newlines escaped. See `report.rs` for the reader.
+//! A text file, one record per line, fields separated by TAB (shown as `|`
+//! below); locations have tabs and newlines escaped. See `report.rs` for the
+//! reader.
 //!
 //! ```text
-//! STMLOG	1
-//! A	<thread>	<kind>	<start_ns>	<lost_ns>	<loc1>	<loc2>
-//! P	<thread>	<kind>	<start_ns>	<paused_ns>	<loc1>	<loc2>
-//! S	<thread>	<commits>	<commit_ns>	<aborts>	<abort_ns>	<pause_ns>
-//! T	<elapsed_ns>
+//! STMLOG|1
+//! A|<thread>|<kind>|<start_ns>|<lost_ns>|<loc1>|<loc2>
+//! P|<thread>|<kind>|<start_ns>|<paused_ns>|<loc1>|<loc2>
+//! S|<thread>|<commits>|<commit_ns>|<aborts>|<abort_ns>|<pause_ns>
+//! T|<elapsed_ns>
 //! ```
 //!
 //! [`Runtime::set_marker_callback`]: crate::Runtime::set_marker_callback

@@ -385,9 +385,7 @@ impl StmThread {
         };
         loop {
             if abortable {
-                if let Err(e) = self.check_abort_request() {
-                    return Err(e);
-                }
+                self.check_abort_request()?;
             }
             let c = clock.load(Ordering::Acquire);
             if c & 1 == 0 {
