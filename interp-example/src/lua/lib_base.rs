@@ -25,7 +25,14 @@ pub fn arg(vm: &Vm, base: usize, n: usize, i: usize) -> Value {
 }
 
 pub fn arg_error(vm: &mut Vm, i: usize, fname: &str, msg: &str) -> LuaError {
-    vm.rt_error(&format!("bad argument #{} to '{}' ({})", i + 1, fname, msg))
+    let mut i = i + 1;
+    if vm.in_method_call() {
+        i -= 1;
+        if i == 0 {
+            return vm.rt_error(&format!("calling '{}' on bad self ({})", fname, msg));
+        }
+    }
+    vm.rt_error(&format!("bad argument #{} to '{}' ({})", i, fname, msg))
 }
 
 pub fn type_err(

@@ -549,7 +549,7 @@ impl Table {
         if self.get_int(j).is_nil() {
             return j - 1;
         }
-        let mut i = j;
+        let mut i;
         // unbound search
         loop {
             if j > i64::MAX / 2 {

@@ -321,6 +321,30 @@ impl Vm {
         }
     }
 
+    /// True if the innermost Lua frame is executing a method call
+    /// (`obj:m(...)`), for lua5.4's argument renumbering in natives.
+    pub fn in_method_call(&self) -> bool {
+        let f = match self.frames.last() {
+            Some(f) => f,
+            None => return false,
+        };
+        let p = &f.cl.get().proto;
+        let pc = f.pc.saturating_sub(1);
+        if let Some(Instr::Call(a, _, _)) | Some(Instr::TailCall(a, _)) = p.code.get(pc) {
+            for i in (0..pc).rev() {
+                match p.code[i] {
+                    Instr::SelfOp(x, _, _) if x == *a => return true,
+                    ins => {
+                        if target_reg(&ins) == Some(*a) {
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+        false
+    }
+
     pub fn type_error(&mut self, v: Value, op: &str, rk: Option<u16>) -> LuaError {
         let tn = self.type_name_mt(v);
         let vi = self.varinfo(rk);
@@ -870,10 +894,12 @@ impl Vm {
             }
             return Err(self.type_error(bad, "perform bitwise operation on", rk));
         }
-        if let (Value::Str(_), Value::Str(_)) | (Value::Str(_), _) | (_, Value::Str(_)) = (a, b) {
-            if matches!(bad, Value::Str(_)) {
-                return Err(self.type_error(bad, "perform arithmetic on", rk));
-            }
+        // lua5.4's string metamethods (lstrlib.c trymt) report failed coercions
+        let strnum = |v: Value| matches!(v, Value::Str(_) | Value::Int(_) | Value::Num(_));
+        if (matches!(a, Value::Str(_)) || matches!(b, Value::Str(_))) && strnum(a) && strnum(b) {
+            let opname = &TM_NAMES[op as usize][2..];
+            let (ta, tb) = (a.type_name(), b.type_name());
+            return Err(self.rt_error(&format!("attempt to {} a '{}' with a '{}'", opname, ta, tb)));
         }
         Err(self.type_error(bad, "perform arithmetic on", rk))
     }
@@ -2050,7 +2076,7 @@ pub fn imod(a: i64, b: i64) -> i64 {
 #[inline]
 pub fn idiv(a: i64, b: i64) -> i64 {
     let q = a.wrapping_div(b);
-    if (a % b != 0) && ((a ^ b) < 0) {
+    if (a.wrapping_rem(b) != 0) && ((a ^ b) < 0) {
         q - 1
     } else {
         q
@@ -2103,7 +2129,7 @@ pub fn arith_num(op: Tm, a: Value, b: Value) -> Result<Value, &'static str> {
             Tm::Mul => Value::Int(x.wrapping_mul(y)),
             Tm::Mod => {
                 if y == 0 {
-                    return Err("attempt to perform 'n%%0'");
+                    return Err("attempt to perform 'n%0'");
                 }
                 Value::Int(imod(x, y))
             }
