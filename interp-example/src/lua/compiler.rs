@@ -39,6 +39,7 @@ struct LocalVar {
     name: Vec<u8>,
     reg: u8,
     debug_idx: usize,
+    is_const: bool,
 }
 
 struct BlockScope {
@@ -284,6 +285,7 @@ impl<'h> Compiler<'h> {
             name,
             reg,
             debug_idx,
+            is_const: false,
         });
     }
 
@@ -305,6 +307,15 @@ impl<'h> Compiler<'h> {
     /// Ends a block: deactivates its locals, resolves its breaks (to the
     /// current pc) and moves unresolved gotos outwards.
     fn close_block(&mut self) -> CResult<()> {
+        {
+            // leaving the scope of captured locals: close their upvalues
+            let f = self.fs.last().unwrap();
+            let b = f.blocks.last().unwrap();
+            if b.has_upval && f.blocks.len() > 1 && f.actives.len() > b.nactive {
+                let reg = f.actives[b.nactive].reg;
+                self.emit(Instr::Close(reg));
+            }
+        }
         let pc = self.pc() as u32;
         let f = self.fs.last_mut().unwrap();
         let b = f.blocks.pop().unwrap();
@@ -956,11 +967,14 @@ impl<'h> Compiler<'h> {
             }
             StatKind::Local(names, exprs) => {
                 let base = self.explist_to_regs(exprs, names.len())?;
-                for (i, (n, _attr)) in names.iter().enumerate() {
+                for (i, (n, attr)) in names.iter().enumerate() {
                     if self.f().actives.len() >= 200 {
                         return Err(self.err("too many local variables (limit is 200) in function"));
                     }
                     self.add_local(n.clone(), base + i as u8);
+                    if matches!(attr, Attrib::Const | Attrib::Close) {
+                        self.f().actives.last_mut().unwrap().is_const = true;
+                    }
                 }
             }
             StatKind::LocalFunction(name, body) => {
@@ -1324,7 +1338,29 @@ impl<'h> Compiler<'h> {
         }
     }
 
+    fn check_not_const(&mut self, target: &Expr) -> CResult<()> {
+        if let ExprKind::Name(n) = &target.kind {
+            // search locals of all enclosing functions for a const binding
+            for f in self.fs.iter().rev() {
+                if let Some(l) = f.actives.iter().rev().find(|l| &l.name == n) {
+                    if l.is_const {
+                        self.line = target.line;
+                        return Err(self.err(&format!(
+                            "attempt to assign to const variable '{}'",
+                            String::from_utf8_lossy(n)
+                        )));
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn assign(&mut self, targets: &[Expr], exprs: &[Expr]) -> CResult<()> {
+        for t in targets {
+            self.check_not_const(t)?;
+        }
         if targets.len() == 1 && exprs.len() == 1 {
             let t = &targets[0];
             let e = &exprs[0];

@@ -361,7 +361,7 @@ fn lua_error(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
     let v = arg(vm, base, n, 0);
     let level = opt_int(vm, base, n, 1, "error", 1)?;
     if let Value::Str(s) = v {
-        if level > 0 {
+        if level > 0 && !(level == 1 && vm.c_caller) {
             let w = vm.where_(level as usize);
             if !w.is_empty() {
                 let mut b = w.into_bytes();

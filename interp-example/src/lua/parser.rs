@@ -323,10 +323,12 @@ impl<'a> Parser<'a> {
                                 b"const" => Attrib::Const,
                                 b"close" => Attrib::Close,
                                 _ => {
-                                    return Err(self.err_near(&format!(
-                                        "unknown attribute '{}'",
+                                    return Err(format!(
+                                        "{}:{}: unknown attribute '{}'",
+                                        self.chunk,
+                                        self.line,
                                         String::from_utf8_lossy(&a)
-                                    )))
+                                    ))
                                 }
                             }
                         } else {

@@ -143,6 +143,9 @@ pub struct Vm {
     pub temp_roots: Vec<Value>,
     pub chunkname: String,
     pub script_name: String,
+    /// The running native was called from Rust/another native (not from
+    /// a Lua frame): its errors carry no position.
+    pub c_caller: bool,
 }
 
 fn fmt_ptr(kind: &str, addr: usize) -> String {
@@ -170,6 +173,7 @@ impl Vm {
             temp_roots: Vec::new(),
             chunkname: String::new(),
             script_name: String::new(),
+            c_caller: false,
         }
     }
 
@@ -282,7 +286,12 @@ impl Vm {
     }
 
     pub fn rt_error(&mut self, msg: &str) -> LuaError {
-        let s = format!("{}{}", self.where_(1), msg);
+        let w = if self.c_caller {
+            String::new()
+        } else {
+            self.where_(1)
+        };
+        let s = format!("{}{}", w, msg);
         LuaError {
             value: self.str(s.as_bytes()),
             traceback: None,
@@ -851,8 +860,23 @@ impl Vm {
         rkb: Option<u16>,
     ) -> LResult<Value> {
         // numeric (with string coercion)
-        let na = Vm::tonumber(a);
-        let nb = Vm::tonumber(b);
+        let is_bit = matches!(
+            op,
+            Tm::BAnd | Tm::BOr | Tm::BXor | Tm::Shl | Tm::Shr | Tm::BNot
+        );
+        // strings coerce only for arithmetic (lua5.4: via the string metatable)
+        let num = |v: Value| {
+            if is_bit {
+                match v {
+                    Value::Int(_) | Value::Num(_) => Some(v),
+                    _ => None,
+                }
+            } else {
+                Vm::tonumber(v)
+            }
+        };
+        let na = num(a);
+        let nb = num(b);
         if let (Some(x), Some(y)) = (na, nb) {
             if matches!(
                 op,
