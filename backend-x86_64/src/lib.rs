@@ -40,7 +40,8 @@
 //!   whose amounts are masked by 63 for `i64`, as in the IR;
 //! * `int_add_ovf`/`int_sub_ovf`/`int_mul_ovf` use `sadd_overflow`,
 //!   `ssub_overflow`, `smul_overflow` and branch to the guard's exit on the
-//!   overflow flag (a single `jo` after the arithmetic instruction);
+//!   overflow flag (Cranelift 0.135 materializes the flag: `add; seto;
+//!   test; jnz`, two instructions more than a bare `jo`);
 //! * comparisons produce 0/1 as an `i64` (`icmp`/`fcmp` then `uextend`); a
 //!   guard on a comparison is fused by the instruction selector into
 //!   `cmp; jcc`. Float comparisons use ordered conditions, except `float_ne`,
@@ -464,10 +465,10 @@ fn invalid(what: String) -> CompileError {
     CompileError::Invalid(what)
 }
 
-fn check_size(size: u8, what: &str) -> Result<(), CompileError> {
+fn check_size(size: u8) -> Result<(), CompileError> {
     match size {
         1 | 2 | 4 | 8 => Ok(()),
-        s => Err(invalid(format!("{what}: unsupported access size {s}"))),
+        s => Err(invalid(format!("unsupported access size {s}"))),
     }
 }
 
@@ -484,57 +485,62 @@ fn validate(trace: &Trace) -> Result<(), CompileError> {
         }
     }
     for (i, op) in trace.ops.iter().enumerate() {
-        let what = format!("op {i} ({})", op.opcode.name());
-        match op.opcode {
-            Opcode::New => {
-                return Err(CompileError::Unsupported(
-                    "new (allocation needs a heap hook)".into(),
-                ))
-            }
-            Opcode::StmReadBarrier | Opcode::StmWriteBarrier | Opcode::StmBecomeInevitable => {
-                return Err(CompileError::Unsupported(op.opcode.name().into()))
-            }
-            _ => {}
+        validate_op(trace, i, op).map_err(|e| match e {
+            CompileError::Invalid(msg) => invalid(format!("op {i} ({}): {msg}", op.opcode.name())),
+            e => e,
+        })?;
+    }
+    Ok(())
+}
+
+/// Checks one operation; errors name the problem, the caller adds where.
+fn validate_op(trace: &Trace, i: usize, op: &Op) -> Result<(), CompileError> {
+    match op.opcode {
+        Opcode::New => {
+            return Err(CompileError::Unsupported(
+                "new (allocation needs a heap hook)".into(),
+            ))
         }
-        let descr = op.descr.map(|d| trace.descr(d));
-        match op.opcode {
-            Opcode::GetField | Opcode::SetField | Opcode::GuardClass => match descr {
-                Some(Descr::Field(f)) => check_size(f.size, &what)?,
-                _ => return Err(invalid(format!("{what}: needs a field descriptor"))),
-            },
-            Opcode::GetArrayItem | Opcode::SetArrayItem | Opcode::ArrayLen => match descr {
-                Some(Descr::Array(a)) => check_size(a.item_size, &what)?,
-                _ => return Err(invalid(format!("{what}: needs an array descriptor"))),
-            },
-            Opcode::Call => match descr {
-                Some(Descr::Call(c)) => {
-                    if c.args.len() != op.args.len() {
-                        return Err(invalid(format!(
-                            "{what}: {} operands for {} parameters of {}",
-                            op.args.len(),
-                            c.args.len(),
-                            c.name
-                        )));
-                    }
-                    if c.args.contains(&Type::Void) {
-                        return Err(invalid(format!("{what}: void parameter in {}", c.name)));
-                    }
-                    if c.ret == Type::Void && op.result.is_some() {
-                        return Err(invalid(format!("{what}: void call defines a value")));
-                    }
+        Opcode::StmReadBarrier | Opcode::StmWriteBarrier | Opcode::StmBecomeInevitable => {
+            return Err(CompileError::Unsupported(op.opcode.name().into()))
+        }
+        _ => {}
+    }
+    let descr = op.descr.map(|d| trace.descr(d));
+    match op.opcode {
+        Opcode::GetField | Opcode::SetField | Opcode::GuardClass => match descr {
+            Some(Descr::Field(f)) => check_size(f.size)?,
+            _ => return Err(invalid("needs a field descriptor".into())),
+        },
+        Opcode::GetArrayItem | Opcode::SetArrayItem | Opcode::ArrayLen => match descr {
+            Some(Descr::Array(a)) => check_size(a.item_size)?,
+            _ => return Err(invalid("needs an array descriptor".into())),
+        },
+        Opcode::Call => match descr {
+            Some(Descr::Call(c)) => {
+                if c.args.len() != op.args.len() {
+                    let (n, m) = (op.args.len(), c.args.len());
+                    return Err(invalid(format!(
+                        "{n} operands for {m} parameters of {}",
+                        c.name
+                    )));
                 }
-                _ => return Err(invalid(format!("{what}: needs a call descriptor"))),
-            },
-            _ => {}
-        }
-        if op.result.is_some() && trace.result_type(op.opcode, op.descr, &op.args) == Type::Void {
-            return Err(invalid(format!(
-                "{what}: operation without a result defines a value"
-            )));
-        }
-        if op.opcode == Opcode::Jump && i + 1 != trace.ops.len() {
-            return Err(invalid(format!("{what}: jump not at end")));
-        }
+                if c.args.contains(&Type::Void) {
+                    return Err(invalid(format!("void parameter in {}", c.name)));
+                }
+                if c.ret == Type::Void && op.result.is_some() {
+                    return Err(invalid("void call defines a value".into()));
+                }
+            }
+            _ => return Err(invalid("needs a call descriptor".into())),
+        },
+        _ => {}
+    }
+    if op.result.is_some() && trace.result_type(op.opcode, op.descr, &op.args) == Type::Void {
+        return Err(invalid("operation without a result defines a value".into()));
+    }
+    if op.opcode == Opcode::Jump && i + 1 != trace.ops.len() {
+        return Err(invalid("jump not at end".into()));
     }
     Ok(())
 }
