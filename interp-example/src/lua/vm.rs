@@ -524,7 +524,10 @@ impl Vm {
             match self.stack[func] {
                 Value::LFn(cl) => {
                     self.push_frame(cl, func, nargs, nres, true)?;
-                    self.execute()?;
+                    let saved = std::mem::replace(&mut self.c_caller, false);
+                    let r = self.execute();
+                    self.c_caller = saved;
+                    r?;
                     let n = if nres >= 0 {
                         nres as usize
                     } else {
@@ -533,7 +536,10 @@ impl Vm {
                     return Ok(n);
                 }
                 Value::NFn(nf) => {
-                    return self.call_native(nf, func, nargs, nres);
+                    let saved = std::mem::replace(&mut self.c_caller, true);
+                    let r = self.call_native(nf, func, nargs, nres);
+                    self.c_caller = saved;
+                    return r;
                 }
                 v => {
                     nargs = self.insert_call_tm(v, func, nargs, None)?;
@@ -1476,6 +1482,11 @@ impl Vm {
                                     Some(Value::Num(f)) => Value::Num(-f),
                                     _ => {
                                         let h = self.metamethod(v, Tm::Unm);
+                                        if matches!(v, Value::Str(_)) {
+                                            return Err(self.rt_error(
+                                                "attempt to unm a 'string' with a 'string'",
+                                            ));
+                                        }
                                         if h.is_nil() {
                                             return Err(self.type_error(
                                                 v,
@@ -1754,6 +1765,15 @@ impl Vm {
                                     continue;
                                 }
                             }
+                        }
+                        if !matches!(f, Value::LFn(_) | Value::NFn(_))
+                            && self.metamethod(f, Tm::Call).is_nil()
+                        {
+                            let tn = self.type_name_mt(f);
+                            return Err(self.rt_error(&format!(
+                                "attempt to call a {} value (for iterator 'for iterator')",
+                                tn
+                            )));
                         }
                         let cb = ra + 3 + c as usize;
                         self.ensure_stack(cb + 4)?;
