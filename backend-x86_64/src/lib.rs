@@ -121,6 +121,7 @@
 //! caught and turned into an error as a last line of defence.
 //!
 //! [`IrInterpreter`]: meta_tracer::backend::IrInterpreter
+//! [`Snapshot::exit_operands`]: meta_tracer::ir::Snapshot::exit_operands
 //! [`Value`]: meta_tracer::ir::Value
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -415,6 +416,17 @@ impl NativeTrace {
         self.code
     }
 }
+
+// SAFETY: the machine code is immutable after finalization and reentrant
+// (all state lives in the caller's buffer and context, and in the heap the
+// caller vouches for), so it may be run from several threads at once. The
+// only non-`Sync` part, the `JITModule` (interior `RefCell`s for symbol
+// lookup), is never touched through `&self`: it is only used by `Drop`,
+// which has exclusive access.
+unsafe impl Sync for NativeTrace {}
+// SAFETY: `JITModule` is `Send`; the raw entry pointer is just an address
+// into memory owned by that module, valid on any thread.
+unsafe impl Send for NativeTrace {}
 
 impl Drop for NativeTrace {
     fn drop(&mut self) {

@@ -203,3 +203,26 @@ fn compiled_traces_free_their_code() {
         "mappings grew from {before} to {after}"
     );
 }
+
+#[test]
+fn thread_safety() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<backend_x86_64::NativeTrace>();
+    send::<CraneliftBackend>();
+    // One compiled trace run from several threads at once.
+    let t = parse("trace t\nlabel i0=s0:0, i1=s1:0\ni2 = int_add i1, i0\ni3 = int_sub i0, 1\nguard_true i3 [@0 s0:0=i2]\njump i3, i2\n");
+    let c = CraneliftBackend::new()
+        .unwrap()
+        .compile_native(&t, &opts(true))
+        .unwrap();
+    std::thread::scope(|s| {
+        for k in 1..=4u64 {
+            let c = &c;
+            s.spawn(move || {
+                let o = run(c, &[k * 1000, 0]);
+                assert_eq!(o.buf[0], (1..=k * 1000).sum::<u64>());
+            });
+        }
+    });
+}
