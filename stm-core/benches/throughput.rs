@@ -7,8 +7,9 @@
 //!   4096 down to 1; throughput from criterion, abort rates printed once.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use stm_core::{Config, ObjRef, Runtime, StmThread};
 
@@ -66,7 +67,51 @@ fn single_thread(c: &mut Criterion) {
             }
         })
     });
+    // Read-mostly variant (closer to an interpreter): 16 reads, 1 write.
+    g.bench_function("plain_read_mostly", |b| {
+        b.iter(|| {
+            for k in 0..UNITS {
+                let mut s = 0u64;
+                for j in 0..PER_TX {
+                    s = s.wrapping_add(
+                        plain[(k * PER_TX + j) % plain.len()].load(Ordering::Relaxed),
+                    );
+                }
+                plain[k % plain.len()].store(black_box(s), Ordering::Relaxed);
+            }
+        })
+    });
+    g.bench_function("transactional_read_mostly", |b| {
+        b.iter(|| {
+            for k in 0..UNITS {
+                th.atomically(|tx| {
+                    let mut s = 0u64;
+                    for j in 0..PER_TX {
+                        s = s.wrapping_add(tx.read(objs[(k * PER_TX + j) % objs.len()], 0)?);
+                    }
+                    tx.write(objs[k % objs.len()], 0, black_box(s))
+                })
+                .unwrap();
+            }
+        })
+    });
     g.finish();
+}
+
+/// A spinning start line: every worker is on a CPU when the run starts (a
+/// futex barrier lets the first woken thread finish before the other runs).
+struct Barrier(AtomicUsize, usize);
+
+impl Barrier {
+    fn new(n: usize) -> Barrier {
+        Barrier(AtomicUsize::new(0), n)
+    }
+    fn wait(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        while self.0.load(Ordering::SeqCst) < self.1 {
+            std::hint::spin_loop();
+        }
+    }
 }
 
 /// Wall time from the first worker's start to the last worker's end.
@@ -193,7 +238,7 @@ fn transfers(
 
 fn contention(c: &mut Criterion) {
     let mut g = c.benchmark_group("contention_2_threads");
-    const UNITS: usize = 5_000;
+    const UNITS: usize = 20_000;
     let rt = Runtime::new(Config::default());
     let mut th = rt.register_thread().unwrap();
     for k in [4096usize, 256, 16, 4, 1] {
