@@ -393,7 +393,7 @@ impl StmThread {
                     .compare_exchange(c, c + 1, Ordering::AcqRel, Ordering::Relaxed)
                     .is_ok()
                 {
-                    let other = self.inevitable_loc();
+                    let other = w.owner_loc;
                     self.end_wait(w, ConflictKind::Inevitable, other);
                     return Ok(c);
                 }
@@ -401,6 +401,7 @@ impl StmThread {
             }
             if w.start.is_none() {
                 w.start = Some(Instant::now());
+                w.owner_loc = self.inevitable_loc();
             }
             w.spins += 1;
             backoff(w.spins);
@@ -532,11 +533,12 @@ impl StmThread {
                 }
                 if w.start.is_none() {
                     w.start = Some(Instant::now());
+                    w.owner_loc = self.inevitable_loc();
                 }
                 w.spins += 1;
                 backoff(w.spins);
             };
-            let other = self.inevitable_loc();
+            let other = w.owner_loc;
             self.end_wait(w, ConflictKind::Inevitable, other);
             if self.rv + 2 != wv {
                 if let Err(k) = self.validate() {
