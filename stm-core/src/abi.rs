@@ -55,6 +55,34 @@
 //! slow path, which is still correct. The filter check can be dropped for a
 //! second read of the same object in one trace segment (no call in between).
 //!
+//! ## In Cranelift IR
+//!
+//! With `th = get_pinned_reg.i64` and `obj` an i64 value:
+//!
+//! ```text
+//!     h    = atomic_load.i64 obj              ; NOT a plain load, see below
+//!     rv   = load.i64 notrap aligned th       ; +0: rv_enc
+//!     bad  = icmp ugt h, rv
+//!     brif bad, slow, load                    ; slow: set_cold_block
+//! load:
+//!     v    = load.i64 notrap aligned obj+16+8*i
+//!     h2   = atomic_load.i64 obj
+//!     chg  = icmp ne h, h2
+//!     brif chg, slow, filter
+//! filter:
+//!     k    = ushr_imm obj, 4 ; k = band_imm k, 63 ; k = ishl_imm k, 3
+//!     slot = iadd th, k
+//!     seen = load.i64 notrap aligned slot+48
+//!     miss = icmp ne seen, obj
+//!     brif miss, log, done                    ; log: call stm_core_log_read (cold)
+//! ```
+//!
+//! The two header loads must be `atomic_load` (a plain `mov` on x86-64):
+//! Cranelift's alias analysis may otherwise treat the re-check as redundant
+//! with the first load and delete it, or move the field load across it.
+//! Atomic instructions are also barriers to that analysis, so a field load
+//! after a read barrier is never forwarded from before it.
+//!
 //! # Write barrier fast path
 //!
 //! ```text
