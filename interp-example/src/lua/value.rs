@@ -465,6 +465,10 @@ impl Table {
             grown = self.rehash();
             // rehash may have made room in the array part
             if let Value::Int(i) = k {
+                if (i as u64).wrapping_sub(1) < self.arr.len() as u64 {
+                    self.arr[(i - 1) as usize] = v;
+                    return grown;
+                }
                 if i as u64 == self.arr.len() as u64 + 1 {
                     self.arr.push(v);
                     self.migrate();
@@ -498,23 +502,70 @@ impl Table {
     }
 
     fn rehash(&mut self) -> usize {
-        let live: Vec<Node> = self
+        let mut live: Vec<Node> = self
             .nodes
             .iter()
             .filter(|n| !n.key.is_nil() && !n.val.is_nil())
             .copied()
             .collect();
+        // Lua's computesizes: the largest power of two n such that more
+        // than n/2 of the slots 1..n would be in use becomes the array size.
+        let mut nums = [0usize; 65];
+        let mut nint = 0usize;
+        for n in &live {
+            if let Value::Int(k) = n.key {
+                if k >= 1 {
+                    let lg = 64 - ((k - 1) as u64).leading_zeros() as usize;
+                    nums[lg] += 1;
+                    nint += 1;
+                }
+            }
+        }
+        let mut old_arr = 0usize;
+        if nint > 0 {
+            // count the array part's non-nils into the same slices
+            for (i, v) in self.arr.iter().enumerate() {
+                if !v.is_nil() {
+                    let lg = 64 - (i as u64).leading_zeros() as usize;
+                    nums[lg] += 1;
+                }
+            }
+            let mut total = 0usize;
+            let mut best = 0usize;
+            for (lg, cnt) in nums.iter().enumerate().take(40) {
+                total += cnt;
+                let two = 1usize << lg;
+                if total > two / 2 {
+                    best = two;
+                }
+            }
+            if best > self.arr.len() {
+                old_arr = self.arr.capacity();
+                self.arr.resize(best, Value::Nil);
+                live.retain(|n| match n.key {
+                    Value::Int(k) if k >= 1 && (k as usize) <= best => {
+                        self.arr[(k - 1) as usize] = n.val;
+                        false
+                    }
+                    _ => true,
+                });
+            }
+        }
         let old = self.nodes.len();
-        let cap = ((live.len() + 1) * 2).next_power_of_two().max(4);
+        let cap = if live.is_empty() {
+            0
+        } else {
+            ((live.len() + 1) * 2).next_power_of_two().max(4)
+        };
         self.nodes = vec![
             Node {
                 key: Value::Nil,
                 val: Value::Nil
             };
-            cap
+            cap.max(4)
         ];
         self.used = 0;
-        let mask = cap - 1;
+        let mask = self.nodes.len() - 1;
         for n in live {
             let mut i = key_hash(&n.key) as usize & mask;
             while !self.nodes[i].key.is_nil() {
@@ -523,7 +574,7 @@ impl Table {
             self.nodes[i] = n;
             self.used += 1;
         }
-        cap.saturating_sub(old) * 32
+        self.nodes.len().saturating_sub(old) * 32 + self.arr.capacity().saturating_sub(old_arr) * 16
     }
 
     /// Lua's `#` border.
