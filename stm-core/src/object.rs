@@ -80,6 +80,17 @@ pub const fn version_word(version: u64, inc: u64) -> u64 {
 /// the object is reachable from the roots registered with the
 /// [`Runtime`](crate::Runtime) (or was allocated by the current, still running
 /// transaction). All access goes through a [`StmThread`](crate::StmThread).
+///
+/// # Validity
+///
+/// Like a pointer in a C runtime, keeping an `ObjRef` valid is the
+/// interpreter's job (root everything it holds across transaction
+/// boundaries); a guest program cannot forge one. Using a stale reference is
+/// an interpreter bug with bounded effects for small objects — their chunks
+/// are never returned to the system, so the access reads or writes a recycled
+/// cell — but a reclaimed *large* object's memory has been freed, and using
+/// an `ObjRef` of a dropped [`Runtime`](crate::Runtime) is undefined
+/// behaviour. Field indices, on the other hand, are always checked.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[repr(transparent)]
 pub struct ObjRef(NonNull<AtomicU64>);
