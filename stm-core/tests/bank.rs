@@ -18,9 +18,13 @@ fn account(th: &mut stm_core::StmThread, bank: ObjRef, i: usize) -> Result<ObjRe
 }
 
 fn run_bank(k: usize, threads: usize, transfers: usize, audits_threads: usize) {
+    run_bank_cfg(k, threads, transfers, audits_threads, Config::default());
+}
+
+fn run_bank_cfg(k: usize, threads: usize, transfers: usize, audits_threads: usize, cfg: Config) {
     let rt = Runtime::new(Config {
         gc_threshold_bytes: 1 << 20,
-        ..Config::default()
+        ..cfg
     });
     let mut th = rt.register_thread().unwrap();
     let bank = th
@@ -160,4 +164,21 @@ fn bank_k8() {
 #[test]
 fn bank_large_k() {
     run_bank(512, 4, 5000, 2);
+}
+
+#[test]
+fn bank_many_threads_impatient_contention_manager() {
+    // 8 threads on a small machine: transactions get preempted while holding
+    // locks; waiting is cut to one round so the abort/escalation paths run hot.
+    run_bank_cfg(
+        3,
+        8,
+        800,
+        1,
+        Config {
+            lock_wait_limit: 1,
+            escalate_after_aborts: 3,
+            ..Config::default()
+        },
+    );
 }
