@@ -16,12 +16,29 @@ fn main() {
     let t = synthetic::synthetic(n);
     let mut b = CraneliftBackend::new().expect("host ISA");
     let opts = CompileOptions::default();
+    let size = b.compile(&t, &opts).expect("compiles").code_size();
     let _ = cranelift_codegen::timing::take_current();
-    let start = Instant::now();
+    let (start, cpu_start) = (Instant::now(), cpu_ns());
     for _ in 0..reps {
         b.compile(&t, &opts).expect("compiles");
     }
     let per = start.elapsed() / reps as u32;
-    println!("{n} ops, {} guards: {per:?} per compile", t.num_guards());
-    println!("{}", cranelift_codegen::timing::take_current());
+    let cpu_per = cpu_ns()
+        .zip(cpu_start)
+        .map(|(e, s)| (e - s) / reps as u64 / 1000);
+    println!(
+        "{n} ops, {} guards, {size} bytes: {per:?} wall, {} us cpu per compile",
+        t.num_guards(),
+        cpu_per.map_or("?".into(), |c| c.to_string())
+    );
+    if std::env::var_os("PASS_TIMES").is_some() {
+        println!("{}", cranelift_codegen::timing::take_current());
+    }
+}
+
+/// Nanoseconds this thread has spent on a CPU (Linux schedstat), so that
+/// figures are meaningful on a loaded machine.
+fn cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
 }

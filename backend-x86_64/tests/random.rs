@@ -203,3 +203,184 @@ fn random_integer_traces() {
     assert!(total_iterations > 1000, "{total_iterations}");
     assert!(exits_taken.len() > 450, "{}", exits_taken.len());
 }
+
+// ---------------------------------------------------------------------------
+// Mixed integer/float traces.
+
+const FLOAT_BINOPS: &[&str] = &["float_add", "float_sub", "float_mul", "float_div"];
+const FLOAT_CMPS: &[&str] = &[
+    "float_lt", "float_le", "float_eq", "float_ne", "float_gt", "float_ge",
+];
+
+fn float_const(rng: &mut Rng) -> String {
+    let x = match rng.below(3) {
+        0 => *rng.pick(FLOATS),
+        1 => (rng.below(200) as f64 - 100.0) / 8.0,
+        _ => f64::from_bits(rng.next()),
+    };
+    meta_tracer::ir::format_float(x)
+}
+
+/// A random loop over one counter, `ni` integer and `nf` float inputs.
+fn generate_mixed(seed: u64) -> (String, usize, usize) {
+    let mut rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
+    let (ni, nf) = (1 + rng.below(3), 1 + rng.below(3));
+    let mut labels = vec!["i0=s0:0".to_string()];
+    let mut ints: Vec<String> = vec!["i0".into()];
+    let mut floats: Vec<String> = Vec::new();
+    for k in 1..=ni {
+        labels.push(format!("i{k}=s{k}:0"));
+        ints.push(format!("i{k}"));
+    }
+    for k in ni + 1..=ni + nf {
+        labels.push(format!("f{k}=s{k}:0"));
+        floats.push(format!("f{k}"));
+    }
+    let mut text = format!("trace mixed{seed}\nlabel {}\n", labels.join(", "));
+    let mut next = ni + nf + 1;
+    let mut nsnap = 0;
+    let mut snapshot = |rng: &mut Rng, ints: &[String], floats: &[String]| {
+        let mut s = format!("[@{nsnap}");
+        nsnap += 1;
+        for k in 0..rng.below(5) {
+            let o = if rng.chance(50) {
+                rng.pick(floats).clone()
+            } else {
+                rng.pick(ints).clone()
+            };
+            s += &format!(" s{k}:0={o}");
+        }
+        s + "]"
+    };
+    let fop = |rng: &mut Rng, floats: &[String]| {
+        if rng.chance(20) {
+            float_const(rng)
+        } else {
+            rng.pick(floats).clone()
+        }
+    };
+    let nops = 3 + rng.below(25);
+    let counter_at = rng.below(nops + 1);
+    let mut counter = String::new();
+    for k in 0..=nops {
+        if k == counter_at {
+            let (c, t) = (format!("i{next}"), format!("i{}", next + 1));
+            next += 2;
+            let snap = snapshot(&mut rng, &ints, &floats);
+            text += &format!("{c} = int_sub i0, 1\n{t} = int_gt {c}, 0\nguard_true {t} {snap}\n");
+            counter = c;
+        }
+        if k == nops {
+            break;
+        }
+        match rng.below(8) {
+            0..=2 => {
+                let op = *rng.pick(FLOAT_BINOPS);
+                let (a, b) = (fop(&mut rng, &floats), fop(&mut rng, &floats));
+                text += &format!("f{next} = {op} {a}, {b}\n");
+                floats.push(format!("f{next}"));
+            }
+            3 => {
+                let op = if rng.chance(50) {
+                    "float_neg"
+                } else {
+                    "float_abs"
+                };
+                let a = fop(&mut rng, &floats);
+                text += &format!("f{next} = {op} {a}\n");
+                floats.push(format!("f{next}"));
+            }
+            4 => {
+                let a = fop(&mut rng, &floats);
+                text += &format!("i{next} = cast_float_to_int {a}\n");
+                ints.push(format!("i{next}"));
+            }
+            5 => {
+                let a = rng.pick(&ints).clone();
+                text += &format!("f{next} = cast_int_to_float {a}\n");
+                floats.push(format!("f{next}"));
+            }
+            6 => {
+                let op = *rng.pick(FLOAT_CMPS);
+                let (a, b) = (fop(&mut rng, &floats), fop(&mut rng, &floats));
+                text += &format!("i{next} = {op} {a}, {b}\n");
+                ints.push(format!("i{next}"));
+            }
+            _ => {
+                let op = *rng.pick(FLOAT_CMPS);
+                let (a, b) = (fop(&mut rng, &floats), fop(&mut rng, &floats));
+                let g = if rng.chance(50) {
+                    "guard_true"
+                } else {
+                    "guard_false"
+                };
+                let snap = snapshot(&mut rng, &ints, &floats);
+                text += &format!("i{next} = {op} {a}, {b}\n{g} i{next} {snap}\n");
+                ints.push(format!("i{next}"));
+            }
+        }
+        next += 1;
+    }
+    let mut jump = vec![counter];
+    for _ in 0..ni {
+        jump.push(rng.pick(&ints).clone());
+    }
+    for _ in 0..nf {
+        jump.push(rng.pick(&floats).clone());
+    }
+    text += &format!("jump {}\n", jump.join(", "));
+    (text, ni, nf)
+}
+
+/// Compares outcomes, treating any two NaNs in float exit slots as equal:
+/// which operand's NaN payload an IEEE operation propagates is not
+/// something Rust (or LLVM, which may commute the interpreter's `fadd`)
+/// promises, so only NaN-ness is checked there.
+fn same_modulo_nan_payload(p: &Pair, got: &Outcome, want: &Outcome) -> bool {
+    if got.exit != want.exit || got.iterations != want.iterations || got.buf.len() != want.buf.len()
+    {
+        return false;
+    }
+    let types: Vec<_> = p.trace.snapshots[got.exit as usize]
+        .exit_operands()
+        .iter()
+        .map(|o| p.trace.operand_type(*o))
+        .collect();
+    got.buf
+        .iter()
+        .zip(&want.buf)
+        .enumerate()
+        .all(|(k, (g, w))| {
+            g == w
+                || (types.get(k) == Some(&meta_tracer::ir::Type::Float)
+                    && f64::from_bits(*g).is_nan()
+                    && f64::from_bits(*w).is_nan())
+        })
+}
+
+#[test]
+fn random_mixed_float_traces() {
+    let mut exits = 0;
+    for seed in 0..300u64 {
+        let (text, ni, nf) = generate_mixed(seed);
+        let p = Pair::new(&text);
+        let mut rng = Rng(seed + 777);
+        for _ in 0..4 {
+            let mut inputs = vec![1 + rng.below(20) as u64];
+            inputs.extend((0..ni).map(|_| rng.int() as u64));
+            inputs.extend((0..nf).map(|_| match rng.below(3) {
+                0 => rng.pick(FLOATS).to_bits(),
+                1 => ((rng.below(2000) as f64 - 1000.0) / 16.0).to_bits(),
+                _ => rng.next(),
+            }));
+            let want = run(&*p.interp, &inputs);
+            let got = run(&*p.native, &inputs);
+            assert!(
+                same_modulo_nan_payload(&p, &got, &want),
+                "inputs {inputs:x?}\nnative {got:x?}\ninterp {want:x?}\n{text}"
+            );
+            exits += got.exit as usize;
+        }
+    }
+    assert!(exits > 0);
+}
