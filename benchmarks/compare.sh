@@ -124,6 +124,11 @@ for name in "${names[@]}"; do
   env_name="SIZE_$name"
   [ -n "${!env_name:-}" ] && size=${!env_name}
   [ -n "${size_override[$name]:-}" ] && size=${size_override[$name]}
+  shown_size=$size
+  if [ -z "$shown_size" ]; then
+    d=$(grep -m1 -o 'arg\[1\]) or [0-9][0-9]*' "$prog" | awk '{print $NF}')
+    shown_size="default${d:+ ($d)}"
+  fi
   ref_out=""
   for impl in "${ordered[@]}"; do
     cmd="$(impl_cmd "$impl") $prog${size:+ $size}"
@@ -131,7 +136,7 @@ for name in "${names[@]}"; do
     printf '== %-15s %-7s ' "$name" "$impl"
     if ! command -v "$exe" >/dev/null 2>&1 && [ ! -x "$exe" ]; then
       echo "missing ($exe)"
-      printf '%s\t%s\t%s\tmissing\t\t\t\t\t\t%s\n' "$name" "$size" "$impl" "not found: $exe" >>"$data"
+      printf '%s\t%s\t%s\tmissing\t\t\t\t\t\t%s\n' "$name" "$shown_size" "$impl" "not found: $exe" >>"$data"
       continue
     fi
     # one untimed run to capture and verify the output
@@ -143,7 +148,7 @@ for name in "${names[@]}"; do
       if [ $rc -eq 124 ]; then why="timeout after ${timeout_s}s"; elif [ $rc -gt 128 ]; then why="crashed (signal $((rc - 128)))"; else why="exit status $rc"; fi
       msg=$(head -n 1 "$tmp/err" | cut -c1-120 | tr '\t' ' ')
       echo "FAILED: $why ${msg:+- $msg}"
-      printf '%s\t%s\t%s\tfailed\t\t\t\t\t\t%s\n' "$name" "$size" "$impl" "$why${msg:+: $msg}" >>"$data"
+      printf '%s\t%s\t%s\tfailed\t\t\t\t\t\t%s\n' "$name" "$shown_size" "$impl" "$why${msg:+: $msg}" >>"$data"
       continue
     fi
     status=ok
@@ -164,7 +169,7 @@ r=json.load(open(sys.argv[1]))["results"][0]
 print(r["median"], r["min"], r["max"], r["mean"], r["user"] + r["system"])' "$tmp/h.json")
       else
         echo "FAILED during timing: $(head -n 1 "$tmp/herr")"
-        printf '%s\t%s\t%s\tfailed\t\t\t\t\t\t%s\n' "$name" "$size" "$impl" "failed during timed runs" >>"$data"
+        printf '%s\t%s\t%s\tfailed\t\t\t\t\t\t%s\n' "$name" "$shown_size" "$impl" "failed during timed runs" >>"$data"
         continue
       fi
     else
@@ -180,7 +185,7 @@ t=[float(x) for x in sys.argv[1:]]
 print(statistics.median(t), min(t), max(t), statistics.mean(t))' "${times[@]}")
     fi
     printf '%.3fs %s\n' "$median" "${notes:+[$notes]}"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$size" "$impl" "$status" "$median" "$min" "$max" "$mean" "$runs" "$notes" "$cpu" >>"$data"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$shown_size" "$impl" "$status" "$median" "$min" "$max" "$mean" "$runs" "$notes" "$cpu" >>"$data"
   done
 done
 
