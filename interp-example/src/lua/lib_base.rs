@@ -32,7 +32,12 @@ pub fn arg_error(vm: &mut Vm, i: usize, fname: &str, msg: &str) -> LuaError {
             return vm.rt_error(&format!("calling '{}' on bad self ({})", fname, msg));
         }
     }
-    vm.rt_error(&format!("bad argument #{} to '{}' ({})", i, fname, msg))
+    let name = if vm.c_caller {
+        vm.qualified_name(fname)
+    } else {
+        fname.to_string()
+    };
+    vm.rt_error(&format!("bad argument #{} to '{}' ({})", i, name, msg))
 }
 
 pub fn type_err(
@@ -193,7 +198,6 @@ pub fn open(vm: &mut Vm) {
     reg_fn(vm, g, "dofile", lua_dofile);
     reg_fn(vm, g, "require", lua_require);
     reg_fn(vm, g, "collectgarbage", lua_collectgarbage);
-    reg_fn(vm, g, "unpack", super::lib_table::unpack);
     // package
     let pkg = vm.new_table(0, 4);
     set_field(vm, g, "package", Value::Table(pkg));
@@ -458,13 +462,16 @@ fn lua_rawlen(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
     match arg(vm, base, n, 0) {
         Value::Table(t) => Ok(R::One(Value::Int(t.get().len()))),
         Value::Str(s) => Ok(R::One(Value::Int(s.get().bytes.len() as i64))),
-        _ => Err(arg_error(vm, 0, "rawlen", "table or string expected")),
+        _ => Err(type_err(vm, base, n, 0, "rawlen", "table or string")),
     }
 }
 
 fn lua_setmetatable(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
     let t = check_table(vm, base, n, 0, "setmetatable")?;
     let m = arg(vm, base, n, 1);
+    if n < 2 {
+        return Err(type_err(vm, base, n, 1, "setmetatable", "nil or table"));
+    }
     let mt = match m {
         Value::Nil => None,
         Value::Table(m) => Some(m),

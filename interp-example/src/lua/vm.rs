@@ -58,6 +58,9 @@ pub struct Frame {
     pub nvarargs: usize,
     /// Entered from Rust (`Vm::call`): returning from it leaves `execute`.
     pub entry: bool,
+    /// Called by a native function (not by a Lua frame or a metamethod
+    /// invoked by a Lua frame): `error(msg, 2)` then has no position.
+    pub from_native: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -146,6 +149,10 @@ pub struct Vm {
     /// The running native was called from Rust/another native (not from
     /// a Lua frame): its errors carry no position.
     pub c_caller: bool,
+    /// The native function currently running (for error messages).
+    pub current_native: Option<Gc<NClosure>>,
+    /// A native function is running (innermost activation).
+    pub in_native: bool,
 }
 
 fn fmt_ptr(kind: &str, addr: usize) -> String {
@@ -174,6 +181,8 @@ impl Vm {
             chunkname: String::new(),
             script_name: String::new(),
             c_caller: false,
+            current_native: None,
+            in_native: false,
         }
     }
 
@@ -270,7 +279,7 @@ impl Vm {
             if idx == 0 {
                 return String::new();
             }
-            if self.frames[idx - 1].entry {
+            if self.frames[idx - 1].from_native {
                 // the caller is a native function: no position
                 return String::new();
             }
@@ -352,6 +361,35 @@ impl Vm {
             }
         }
         false
+    }
+
+    /// `lib.name` of the running native if it is a library function
+    /// (lua5.4's pushglobalfuncname), else `fname`.
+    pub fn qualified_name(&self, fname: &str) -> String {
+        let me = match self.current_native {
+            Some(f) => f,
+            None => return fname.to_string(),
+        };
+        for lib in ["string", "table", "math", "os", "io"] {
+            let mut found = false;
+            for (k, v) in self.globals.get().hash_entries() {
+                if let (Value::Str(ks), Value::Table(t)) = (k, v) {
+                    if &ks.get().bytes[..] == lib.as_bytes() {
+                        for (_, fv) in t.get().hash_entries() {
+                            if let Value::NFn(g) = fv {
+                                if Gc::ptr_eq(g, me) {
+                                    found = true;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if found {
+                return format!("{}.{}", lib, fname);
+            }
+        }
+        fname.to_string()
     }
 
     pub fn type_error(&mut self, v: Value, op: &str, rk: Option<u16>) -> LuaError {
@@ -525,7 +563,9 @@ impl Vm {
                 Value::LFn(cl) => {
                     self.push_frame(cl, func, nargs, nres, true)?;
                     let saved = std::mem::replace(&mut self.c_caller, false);
+                    let saved_in = std::mem::replace(&mut self.in_native, false);
                     let r = self.execute();
+                    self.in_native = saved_in;
                     self.c_caller = saved;
                     r?;
                     let n = if nres >= 0 {
@@ -579,7 +619,12 @@ impl Vm {
     ) -> LResult<usize> {
         self.top = func + 1 + nargs;
         let f = nf.get().f;
-        let r = f(self, func + 1, nargs)?;
+        let saved = self.current_native.replace(nf);
+        let saved_in = std::mem::replace(&mut self.in_native, true);
+        let r = f(self, func + 1, nargs);
+        self.in_native = saved_in;
+        self.current_native = saved;
+        let r = r?;
         let n = match r {
             R::Zero => 0,
             R::One(v) => {
@@ -659,6 +704,7 @@ impl Vm {
             nres,
             nvarargs: nvar,
             entry,
+            from_native: entry && self.in_native,
         });
         Ok(())
     }
@@ -849,8 +895,8 @@ impl Vm {
 
     pub fn raw_set(&mut self, t: Gc<Table>, key: Value, val: Value) -> LResult<()> {
         match key {
-            Value::Nil => return Err(self.rt_error("index is nil")),
-            Value::Num(f) if f.is_nan() => return Err(self.rt_error("index is NaN")),
+            Value::Nil => return Err(self.rt_error("table index is nil")),
+            Value::Num(f) if f.is_nan() => return Err(self.rt_error("table index is NaN")),
             _ => {}
         }
         self.table_set(t, key, val);
