@@ -88,16 +88,22 @@
 //! ```text
 //!     mov   rax, [r15 + 8]            ; my_lock
 //!     cmp   [rdi], rax                ; owned by this transaction?
-//!     jne   slow                      ; cold: stm_core_write_barrier_slow(r15, rdi)
-//!                                     ;       test rax,rax ; jnz abort_exit
+//!     jne   slow
 //!     mov   [rdi + 16 + 8*i], rsi     ; the store itself
+//! done:
+//! slow: (cold) rax = stm_core_write_slow(r15, rdi, i, rsi)   ; does the store
+//!     test  rax, rax ; jnz abort_exit ; jmp done
 //! ```
 //!
 //! Once per object per transaction the slow path CASes the lock word and saves
 //! the payload in the undo log; every later write is the 3-instruction check
-//! plus the store. No fence is needed on the fast path: only the owning thread
-//! ever stores `my_lock` into an object, so the comparison reads its own
-//! earlier store. The slow path's CAS is a full barrier on x86-64.
+//! plus the store. Objects with more than 32 fields are the exception: they
+//! are locked with the `FIELD_LOGGED` bit, the compare keeps failing, and each
+//! write goes through the slow path, which logs just the overwritten field
+//! (the JIT may skip the inline check for objects it knows to be large). No
+//! fence is needed on the fast path: only the owning thread ever stores
+//! `my_lock` into an object, so the comparison reads its own earlier store.
+//! The slow path's CAS is a full barrier on x86-64.
 //!
 //! # Other entry points
 //!
@@ -169,7 +175,10 @@ pub unsafe extern "C" fn stm_core_read_slow(
         return 0;
     };
     match t.read_slow(o, field as usize) {
-        Ok(v) => v,
+        Ok(v) => {
+            t.status = STATUS_ACTIVE;
+            v
+        }
         Err(e) => {
             if t.in_transaction() || e == StmError::Conflict {
                 t.status = status_of(&e);
@@ -194,22 +203,29 @@ pub unsafe extern "C" fn stm_core_log_read(th: *mut StmThread, obj: *const Atomi
     }
 }
 
-/// Write barrier slow path. Returns 0 when `obj` is now owned by the
-/// transaction, otherwise the new `status`.
+/// Write barrier slow path, including the store of `value` into field
+/// `field`. Returns 0 on success, otherwise the new `status`
+/// ([`STATUS_ABORTED`]: rolled back; [`STATUS_ERROR`]: bad index or pointer,
+/// nothing stored).
 ///
 /// # Safety
 /// As [`stm_core_read_slow`].
 #[no_mangle]
-pub unsafe extern "C" fn stm_core_write_barrier_slow(
+pub unsafe extern "C" fn stm_core_write_slow(
     th: *mut StmThread,
     obj: *const AtomicU64,
+    field: u64,
+    value: u64,
 ) -> u64 {
     // SAFETY: forwarded contract.
     let Some((t, o)) = (unsafe { parts(th, obj) }) else {
         return STATUS_ERROR;
     };
-    match t.write_barrier_slow(o) {
-        Ok(()) => 0,
+    match t.write_slow(o, field as usize, value) {
+        Ok(()) => {
+            t.status = STATUS_ACTIVE;
+            0
+        }
         Err(e) => {
             let s = status_of(&e);
             if t.in_transaction() || s == STATUS_ABORTED {
@@ -284,7 +300,10 @@ pub unsafe extern "C" fn stm_core_become_inevitable(th: *mut StmThread) -> u64 {
         return STATUS_ERROR;
     };
     match t.become_inevitable() {
-        Ok(()) => t.status,
+        Ok(()) => {
+            t.status = STATUS_ACTIVE;
+            t.status
+        }
         Err(e) => {
             let s = status_of(&e);
             t.status = s;

@@ -11,9 +11,12 @@
 //! ```
 //!
 //! **Lock/version word.** Bit 63 set means *locked*: bits 0..16 are then the
-//! owning thread's slot number and the rest is zero, so each thread has exactly
-//! one "my lock" value and the write barrier's fast path is a single compare
-//! against it. Bit 63 clear means *unlocked*: bits 12..63 hold the commit
+//! owning thread's slot number and the rest is zero, so each thread has one
+//! "my lock" value and the write barrier's fast path is a single compare
+//! against it. The one exception is bit 16 ([`FIELD_LOGGED`]), set for large
+//! objects whose owner logs old values field by field instead of copying the
+//! whole payload: the compare then fails on purpose and every write to such
+//! an object takes the slow path, which logs the field before storing. Bit 63 clear means *unlocked*: bits 12..63 hold the commit
 //! timestamp (version) of the last transaction that wrote the object, bits
 //! 0..12 an *incarnation* counter bumped each time a writer aborts and releases
 //! the object without changing its committed contents. The incarnation is what
@@ -51,6 +54,13 @@ pub const INC_BITS: u32 = 12;
 pub const INC_MASK: u64 = (1 << INC_BITS) - 1;
 /// Mask of the owner slot in a locked lock/version word.
 pub const OWNER_MASK: u64 = 0xffff;
+/// Flag in a locked lock/version word: the owner keeps a per-field undo log
+/// for this object (objects with more than [`FIELD_UNDO_MIN_FIELDS`] fields),
+/// so every write must go through the slow path, which logs the old value.
+pub const FIELD_LOGGED: u64 = 1 << 16;
+/// Objects with more fields than this get a per-field undo log instead of a
+/// copy of the whole payload on their first write in a transaction.
+pub const FIELD_UNDO_MIN_FIELDS: usize = 32;
 /// Number of header words before field 0.
 pub const HEADER_WORDS: usize = 2;
 /// Shift of the payload word count in the meta word.

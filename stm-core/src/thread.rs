@@ -24,7 +24,11 @@
 //! Otherwise the slow path, once per object per transaction, requires
 //! `obj.lock <= rv_enc` (extending if needed), CASes it to `my_lock`, issues a
 //! release fence, copies the object's payload into the undo log, and then the
-//! store goes **directly into the object** (write-through). Readers cannot see
+//! store goes **directly into the object** (write-through). Objects with more
+//! than 32 fields are locked with the [`FIELD_LOGGED`] flag instead: no
+//! payload copy, and each write logs the old value of the one field it
+//! overwrites (so a transaction touching one slot of a big array does not
+//! copy the array). Readers cannot see
 //! the speculative value because of their header re-check; the release fence
 //! after the CAS pairs with the readers' acquire fence (seqlock argument): if
 //! a reader's field load observed a speculative store, its second header load
@@ -109,8 +113,9 @@ pub const STATUS_ACTIVE: u64 = 1;
 /// `status` value: the transaction was aborted and rolled back by a conflict;
 /// the caller must restart from its last transaction start.
 pub const STATUS_ABORTED: u64 = 2;
-/// `status` value: a guest-visible error (bounds, kind) ended the last call;
-/// the transaction is still running.
+/// `status` value: a guest-visible error (bounds, kind) ended the last
+/// `extern "C"` call; the transaction is still running (the next successful
+/// call sets [`STATUS_ACTIVE`] again).
 pub const STATUS_ERROR: u64 = 3;
 
 struct UndoEntry {
@@ -150,6 +155,7 @@ pub struct StmThread {
     read_locs: Vec<u64>,
     write_set: Vec<UndoEntry>,
     undo: Vec<u64>,
+    field_undo: Vec<(ObjRef, usize, u64)>,
     new_objs: Vec<ObjRef>,
     in_tx: bool,
     inevitable: bool,
@@ -189,6 +195,7 @@ impl Runtime {
             filter: [0; FILTER],
             write_set: Vec::with_capacity(64),
             undo: Vec::with_capacity(256),
+            field_undo: Vec::new(),
             new_objs: Vec::with_capacity(64),
             in_tx: false,
             inevitable: false,
@@ -444,7 +451,7 @@ impl StmThread {
             loop {
                 // SAFETY: as above.
                 let lv = unsafe { obj.lockword() }.load(Ordering::Acquire);
-                if lv <= self.rv_enc || lv == self.my_lock {
+                if lv <= self.rv_enc || self.is_mine(lv) {
                     break;
                 }
                 if lv & LOCKED != 0 {
@@ -583,6 +590,7 @@ impl StmThread {
         self.read_locs.clear();
         self.write_set.clear();
         self.undo.clear();
+        self.field_undo.clear();
         self.new_objs.clear();
         self.in_tx = false;
         self.inevitable = false;
@@ -625,6 +633,10 @@ impl StmThread {
             shared.clock.0.store(c + 1, Ordering::Release);
             self.slot_ref().inevitable.store(false, Ordering::SeqCst);
             self.inevitable = false;
+        }
+        for &(obj, i, v) in self.field_undo.iter().rev() {
+            // SAFETY: locked by us; i was bounds-checked when logged.
+            unsafe { obj.word(HEADER_WORDS + i) }.store(v, Ordering::Relaxed);
         }
         for e in self.write_set.iter().rev() {
             for i in 0..e.len {
@@ -764,7 +776,7 @@ impl StmThread {
             // SAFETY: read-set entries are live objects read by this transaction.
             let lv =
                 unsafe { &*(a as *const std::sync::atomic::AtomicU64) }.load(Ordering::Acquire);
-            if lv > self.rv_enc && lv != self.my_lock {
+            if lv > self.rv_enc && !self.is_mine(lv) {
                 return Err(k);
             }
         }
@@ -1086,7 +1098,7 @@ impl StmThread {
         loop {
             self.check_abort_request()?;
             let h = lw.load(Ordering::Acquire);
-            if h == self.my_lock {
+            if self.is_mine(h) {
                 self.end_wait(w, ConflictKind::WriteRead, 0);
                 // SAFETY: locked by us; i < len.
                 return Ok(unsafe { obj.word(HEADER_WORDS + i) }.load(Ordering::Relaxed));
@@ -1127,23 +1139,33 @@ impl StmThread {
     }
 
     #[inline(never)]
-    fn write_slow(&mut self, obj: ObjRef, i: usize, v: u64) -> Result<(), StmError> {
+    pub(crate) fn write_slow(&mut self, obj: ObjRef, i: usize, v: u64) -> Result<(), StmError> {
         self.check_tx()?;
         // SAFETY: ObjRef contract.
         let len = unsafe { obj.len() };
         if i >= len {
             return Err(StmError::FieldOutOfBounds { index: i, len });
         }
-        self.write_barrier_slow(obj)?;
+        let field_logged = self.write_barrier_slow(obj)?;
         // SAFETY: locked by us now; i < len.
-        unsafe { obj.word(HEADER_WORDS + i) }.store(v, Ordering::Relaxed);
+        let f = unsafe { obj.word(HEADER_WORDS + i) };
+        if field_logged {
+            self.field_undo.push((obj, i, f.load(Ordering::Relaxed)));
+        }
+        f.store(v, Ordering::Relaxed);
         Ok(())
     }
 
+    #[inline]
+    fn is_mine(&self, h: u64) -> bool {
+        h & !FIELD_LOGGED == self.my_lock
+    }
+
     /// The write barrier's slow path: acquires ownership of `obj` for this
-    /// transaction and saves its payload for rollback.
+    /// transaction and saves its payload for rollback. Returns `true` for a
+    /// large object whose writes must each log the old field value instead.
     #[inline(never)]
-    pub(crate) fn write_barrier_slow(&mut self, obj: ObjRef) -> Result<(), StmError> {
+    pub(crate) fn write_barrier_slow(&mut self, obj: ObjRef) -> Result<bool, StmError> {
         self.check_tx()?;
         self.work = self.work.wrapping_add(1);
         // SAFETY: ObjRef contract.
@@ -1157,7 +1179,10 @@ impl StmThread {
             self.check_abort_request()?;
             let h = lw.load(Ordering::Acquire);
             if h == self.my_lock {
-                return Ok(());
+                return Ok(false);
+            }
+            if h == self.my_lock | FIELD_LOGGED {
+                return Ok(true);
             }
             if h & LOCKED != 0 {
                 self.contend(h, true, &mut w)?;
@@ -1167,8 +1192,15 @@ impl StmThread {
                 self.extend()?;
                 continue;
             }
+            // SAFETY: ObjRef contract; the field count is immutable.
+            let field_logged = unsafe { obj.len() } > FIELD_UNDO_MIN_FIELDS;
+            let mine = if field_logged {
+                self.my_lock | FIELD_LOGGED
+            } else {
+                self.my_lock
+            };
             if lw
-                .compare_exchange(h, self.my_lock, Ordering::AcqRel, Ordering::Relaxed)
+                .compare_exchange(h, mine, Ordering::AcqRel, Ordering::Relaxed)
                 .is_err()
             {
                 continue;
@@ -1179,7 +1211,11 @@ impl StmThread {
             let other = w.owner_loc;
             self.end_wait(w, ConflictKind::WriteWrite, other);
             // SAFETY: locked by us.
-            let len = unsafe { obj.len() };
+            let len = if field_logged {
+                0
+            } else {
+                unsafe { obj.len() }
+            };
             let start = self.undo.len();
             for k in 0..len {
                 // SAFETY: k < len.
@@ -1198,7 +1234,7 @@ impl StmThread {
                 len,
                 loc: self.cur_loc,
             });
-            return Ok(());
+            return Ok(field_logged);
         }
     }
 

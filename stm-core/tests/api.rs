@@ -71,20 +71,22 @@ fn abi_offsets_and_entry_points() {
     unsafe {
         let o = stm_core_alloc(p, 4, 3);
         assert!(!o.is_null());
-        assert_eq!(stm_core_write_barrier_slow(p, o), 0);
-        // Fresh + barriered object: store directly like compiled code would.
+        assert_eq!(stm_core_write_slow(p, o, 0, 41), 0);
+        // Fresh object: owned, so compiled code stores directly.
         (*(o as *const AtomicU64).add(2 + 1)).store(42, std::sync::atomic::Ordering::Relaxed);
         assert_eq!(stm_core_read_slow(p, o, 1), 42);
+        assert_eq!(stm_core_read_slow(p, o, 0), 41);
+        assert_eq!(stm_core_write_slow(p, o, 3, 1), STATUS_ERROR);
         stm_core_log_read(p, o);
         assert_eq!(stm_core_read_slow(p, o, 9), 0);
         assert_eq!(word(OFF_STATUS), STATUS_ERROR);
         assert_eq!(stm_core_read_slow(p, std::ptr::null(), 0), 0);
         assert_eq!(
-            stm_core_write_barrier_slow(std::ptr::null_mut(), o),
+            stm_core_write_slow(std::ptr::null_mut(), o, 0, 0),
             STATUS_ERROR
         );
         assert_eq!(stm_core_should_break(p), 0);
-        assert_eq!(stm_core_become_inevitable(p), STATUS_ERROR); // status was left at ERROR
+        assert_eq!(stm_core_become_inevitable(p), STATUS_ACTIVE); // success clears ERROR
         assert!(th.is_inevitable());
         assert_eq!(stm_core_break_transaction(p), STATUS_ACTIVE);
         assert!(!th.is_inevitable());

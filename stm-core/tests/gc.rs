@@ -236,3 +236,56 @@ fn large_objects_and_bytes() {
     assert_eq!(&text, b"hello, STM!!!");
     assert!(rt.heap_stats().footprint_bytes < 512 << 10);
 }
+
+#[test]
+fn large_objects_use_field_undo() {
+    let rt = Runtime::new(Config::default());
+    let mut th = rt.register_thread().unwrap();
+    let big = th
+        .atomically(|tx| {
+            let b = tx.alloc(6, 5000)?;
+            for i in 0..5000 {
+                tx.write(b, i, i as u64)?;
+            }
+            Ok(b)
+        })
+        .unwrap();
+    rt.add_root(big);
+    // Several writes to the same and different fields, then roll back.
+    th.begin().unwrap();
+    for round in 0..3u64 {
+        for i in [0usize, 7, 4999, 7] {
+            th.write(big, i, 1_000_000 + round).unwrap();
+        }
+    }
+    assert_eq!(th.read(big, 7).unwrap(), 1_000_002);
+    th.rollback();
+    let v = th
+        .atomically(|tx| Ok((tx.read(big, 0)?, tx.read(big, 7)?, tx.read(big, 4999)?)))
+        .unwrap();
+    assert_eq!(v, (0, 7, 4999));
+    // Concurrent increments of distinct slots of one large object.
+    let hs: Vec<_> = (0..3usize)
+        .map(|t| {
+            let rt = rt.clone();
+            std::thread::spawn(move || {
+                let mut th = rt.register_thread().unwrap();
+                for k in 0..500usize {
+                    let slot = (t * 1000 + k % 10) % 5000;
+                    th.atomically(|tx| {
+                        let x = tx.read(big, slot)?;
+                        tx.write(big, slot, x + 1)
+                    })
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    let sum: u64 = th
+        .atomically(|tx| (0..5000).map(|i| tx.read(big, i)).sum::<Result<u64, _>>())
+        .unwrap();
+    assert_eq!(sum, (0..5000u64).sum::<u64>() + 1500);
+}
