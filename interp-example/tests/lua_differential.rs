@@ -87,7 +87,10 @@ fn lua_differential_threshold_1() {
 }
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 fn binary() -> PathBuf {
@@ -98,7 +101,11 @@ fn binary() -> PathBuf {
 }
 
 fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|s| s.trim().parse().ok()).filter(|&n| n > 0).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(default)
 }
 
 /// Names (without `.lua`) of the standalone programs in `tests/lua/`, sorted.
@@ -114,7 +121,12 @@ fn programs(root: &Path) -> Vec<String> {
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".lua")).map(str::to_string))
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".lua"))
+                .map(str::to_string)
+        })
         .filter(|n| filters.is_empty() || filters.iter().any(|f| n.contains(f.as_str())))
         .collect();
     names.sort();
@@ -128,7 +140,10 @@ struct Slots {
     freed: Condvar,
 }
 
-static SLOTS: Slots = Slots { used: Mutex::new(0), freed: Condvar::new() };
+static SLOTS: Slots = Slots {
+    used: Mutex::new(0),
+    freed: Condvar::new(),
+};
 
 struct SlotGuard;
 
@@ -189,7 +204,14 @@ fn describe_status(st: ExitStatus) -> Result<i32, String> {
     {
         use std::os::unix::process::ExitStatusExt;
         if let Some(sig) = st.signal() {
-            return Err(format!("killed by signal {sig}{}", if st.core_dumped() { " (core dumped)" } else { "" }));
+            return Err(format!(
+                "killed by signal {sig}{}",
+                if st.core_dumped() {
+                    " (core dumped)"
+                } else {
+                    ""
+                }
+            ));
         }
     }
     Err(format!("abnormal exit: {st:?}"))
@@ -236,7 +258,11 @@ fn run_program(root: &Path, bin: &Path, mode: Mode, name: &str, timeout: Duratio
         match fs::File::open(&stdin_file) {
             Ok(f) => Stdio::from(f),
             Err(e) => {
-                return Outcome { stdout: vec![], stderr: vec![], status: Err(format!("cannot open {}: {e}", stdin_file.display())) }
+                return Outcome {
+                    stdout: vec![],
+                    stderr: vec![],
+                    status: Err(format!("cannot open {}: {e}", stdin_file.display())),
+                }
             }
         }
     } else {
@@ -259,7 +285,13 @@ fn run_program(root: &Path, bin: &Path, mode: Mode, name: &str, timeout: Duratio
         .spawn();
     let mut child = match spawned {
         Ok(c) => c,
-        Err(e) => return Outcome { stdout: vec![], stderr: vec![], status: Err(format!("cannot run {}: {e}", bin.display())) },
+        Err(e) => {
+            return Outcome {
+                stdout: vec![],
+                stderr: vec![],
+                status: Err(format!("cannot run {}: {e}", bin.display())),
+            }
+        }
     };
     let out = read_capped(child.stdout.take().expect("piped stdout"));
     let err = read_capped(child.stderr.take().expect("piped stderr"));
@@ -268,7 +300,11 @@ fn run_program(root: &Path, bin: &Path, mode: Mode, name: &str, timeout: Duratio
     // open; do not wait for them forever.
     let stdout = join_with_deadline(out, Duration::from_secs(5));
     let stderr = join_with_deadline(err, Duration::from_secs(5));
-    Outcome { stdout, stderr, status }
+    Outcome {
+        stdout,
+        stderr,
+        status,
+    }
 }
 
 fn join_with_deadline(h: thread::JoinHandle<Vec<u8>>, d: Duration) -> Vec<u8> {
@@ -332,16 +368,28 @@ fn compare(root: &Path, name: &str, got: &Outcome) -> Vec<String> {
     let mut problems = Vec::new();
     let expected_out = match fs::read(dir.join(format!("{name}.expected"))) {
         Ok(b) => b,
-        Err(e) => return vec![format!("no recorded {name}.expected ({e}); run tests/lua/record.sh")],
+        Err(e) => {
+            return vec![format!(
+                "no recorded {name}.expected ({e}); run tests/lua/record.sh"
+            )]
+        }
     };
     let status_text = match fs::read_to_string(dir.join(format!("{name}.status"))) {
         Ok(s) => s,
-        Err(e) => return vec![format!("no recorded {name}.status ({e}); run tests/lua/record.sh")],
+        Err(e) => {
+            return vec![format!(
+                "no recorded {name}.status ({e}); run tests/lua/record.sh"
+            )]
+        }
     };
     let mut lines = status_text.lines();
     let expected_code: i32 = match lines.next().and_then(|l| l.trim().parse().ok()) {
         Some(c) => c,
-        None => return vec![format!("malformed {name}.status (first line must be the exit status)")],
+        None => {
+            return vec![format!(
+                "malformed {name}.status (first line must be the exit status)"
+            )]
+        }
     };
     let expected_err = lines.next().unwrap_or("").to_string();
 
@@ -354,7 +402,10 @@ fn compare(root: &Path, name: &str, got: &Outcome) -> Vec<String> {
         problems.push(first_difference(&expected_out, &got.stdout));
     }
     let err_line = first_line(&got.stderr);
-    let err_line = err_line.strip_prefix(STDERR_PREFIX).unwrap_or(&err_line).to_string();
+    let err_line = err_line
+        .strip_prefix(STDERR_PREFIX)
+        .unwrap_or(&err_line)
+        .to_string();
     if err_line != expected_err {
         problems.push(format!(
             "stderr first line differs:\n        expected: {}\n        actual:   {}",
@@ -369,7 +420,11 @@ fn run_mode(mode: Mode) {
     let root = repo_root();
     let bin = binary();
     let names = programs(&root);
-    assert!(!names.is_empty(), "no Lua programs found in {}", root.join("tests/lua").display());
+    assert!(
+        !names.is_empty(),
+        "no Lua programs found in {}",
+        root.join("tests/lua").display()
+    );
     let timeout = Duration::from_secs(env_number("LUA_DIFF_TIMEOUT", 60));
     let jobs = (env_number("LUA_DIFF_JOBS", 2) as usize).clamp(1, names.len());
 
@@ -383,7 +438,10 @@ fn run_mode(mode: Mode) {
                 let got = run_program(&root, &bin, mode, name, timeout);
                 let problems = compare(&root, name, &got);
                 if !problems.is_empty() {
-                    failures.lock().unwrap_or_else(|p| p.into_inner()).push((name.clone(), problems));
+                    failures
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((name.clone(), problems));
                 }
             });
         }
@@ -391,7 +449,12 @@ fn run_mode(mode: Mode) {
 
     let mut failures = failures.into_inner().unwrap_or_else(|p| p.into_inner());
     if failures.is_empty() {
-        eprintln!("lua_differential [{}]: all {} programs match lua5.4 ({})", mode.describe(), names.len(), bin.display());
+        eprintln!(
+            "lua_differential [{}]: all {} programs match lua5.4 ({})",
+            mode.describe(),
+            names.len(),
+            bin.display()
+        );
         return;
     }
     failures.sort_by(|a, b| a.0.cmp(&b.0));
