@@ -168,6 +168,7 @@ pub struct StmThread {
     attempt_start: Option<Instant>,
     attempt_start_ns: u64,
     stats: ThreadStats,
+    logged: ThreadStats,
     rng: u64,
     last_wv: u64,
     _not_send: PhantomData<*mut ()>,
@@ -208,6 +209,7 @@ impl Runtime {
             attempt_start: None,
             attempt_start_ns: 0,
             stats: ThreadStats::default(),
+            logged: ThreadStats::default(),
             last_wv: 0,
             rng: 0x9E37_79B9_7F4A_7C15 ^ ((slot as u64 + 1) << 17),
             _not_send: PhantomData,
@@ -221,10 +223,7 @@ impl Drop for StmThread {
             self.rollback_all();
             self.finish(false);
         }
-        if let Some(l) = self.log.take().or_else(|| self.current_log()) {
-            l.stats(self.slot, &self.stats);
-            l.flush();
-        }
+        self.flush_stats();
         self.slot_ref()
             .roots
             .lock()
@@ -279,6 +278,26 @@ impl StmThread {
     /// snapshot). Writer timestamps are unique and give the serial order.
     pub fn last_commit_timestamp(&self) -> u64 {
         self.last_wv
+    }
+
+    /// Writes this thread's totals since the previous call (or registration)
+    /// to the conflict log, if one is open, and flushes it. Also done when the
+    /// thread is dropped.
+    pub fn flush_stats(&mut self) {
+        if let Some(l) = self.log.clone().or_else(|| self.current_log()) {
+            let (s, o) = (self.stats, self.logged);
+            let delta = ThreadStats {
+                commits: s.commits - o.commits,
+                aborts: s.aborts - o.aborts,
+                pauses: s.pauses - o.pauses,
+                commit_ns: s.commit_ns - o.commit_ns,
+                abort_ns: s.abort_ns - o.abort_ns,
+                pause_ns: s.pause_ns - o.pause_ns,
+            };
+            l.stats(self.slot, &delta);
+            l.flush();
+            self.logged = s;
+        }
     }
 
     /// Whether a transaction is running.

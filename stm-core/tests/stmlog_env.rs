@@ -26,11 +26,13 @@ fn stmlog_environment_variable() {
         Ok(())
     })
     .unwrap();
-    drop(th);
+    th.flush_stats();
+    th.flush_stats(); // a second call adds nothing
     rt.flush_log();
     let out = report::render(&path).unwrap();
     assert!(out.contains("2 commits, 1 aborts"), "{out}");
     assert!(out.contains("(1x explicit)"), "{out}");
     assert!(out.contains("<location 0x5>"), "{out}");
+    drop(th);
     std::fs::remove_file(&path).ok();
 }
