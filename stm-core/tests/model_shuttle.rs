@@ -435,3 +435,76 @@ fn shuttle_inevitable_token() {
     shuttle::check_random(inevitable_model, 3000);
     shuttle::check_pct(inevitable_model, 2000, 3);
 }
+
+/// The safepoint handshake of `runtime.rs`: a thread publishes `active` and
+/// re-checks `gc_requested`; the collector publishes `gc_requested` and waits
+/// for every `active` to be false. Never both at once.
+fn safepoint_model() {
+    struct Sp {
+        gc_requested: AtomicBool,
+        active: Vec<AtomicBool>,
+        in_tx: AtomicU64,
+        collecting: AtomicBool,
+    }
+    let sp = Arc::new(Sp {
+        gc_requested: AtomicBool::new(false),
+        active: (0..2).map(|_| AtomicBool::new(false)).collect(),
+        in_tx: AtomicU64::new(0),
+        collecting: AtomicBool::new(false),
+    });
+    let mut hs = vec![];
+    for t in 0..2 {
+        let sp = sp.clone();
+        hs.push(thread::spawn(move || {
+            for _ in 0..2 {
+                // enter
+                loop {
+                    if sp.gc_requested.load(SeqCst) {
+                        thread::yield_now();
+                        continue;
+                    }
+                    sp.active[t].store(true, SeqCst);
+                    if sp.gc_requested.load(SeqCst) {
+                        sp.active[t].store(false, SeqCst);
+                        continue;
+                    }
+                    break;
+                }
+                sp.in_tx.fetch_add(1, SeqCst);
+                assert!(
+                    !sp.collecting.load(SeqCst),
+                    "transaction runs during a collection"
+                );
+                sp.in_tx.fetch_sub(1, SeqCst);
+                // leave
+                sp.active[t].store(false, Release);
+            }
+        }));
+    }
+    let sp2 = sp.clone();
+    hs.push(thread::spawn(move || {
+        sp2.gc_requested.store(true, SeqCst);
+        for a in &sp2.active {
+            while a.load(SeqCst) {
+                thread::yield_now();
+            }
+        }
+        sp2.collecting.store(true, SeqCst);
+        assert_eq!(
+            sp2.in_tx.load(SeqCst),
+            0,
+            "collection while a transaction runs"
+        );
+        sp2.collecting.store(false, SeqCst);
+        sp2.gc_requested.store(false, SeqCst);
+    }));
+    for h in hs {
+        h.join().unwrap();
+    }
+}
+
+#[test]
+fn shuttle_gc_safepoint_handshake() {
+    shuttle::check_random(safepoint_model, 2000);
+    shuttle::check_pct(safepoint_model, 1000, 3);
+}
