@@ -151,7 +151,7 @@ pub struct StmThread {
     rt: Runtime,
     slot: usize,
     rv: u64,
-    read_set: Vec<usize>,
+    read_set: Vec<ObjRef>,
     read_locs: Vec<u64>,
     write_set: Vec<UndoEntry>,
     undo: Vec<u64>,
@@ -462,13 +462,11 @@ impl StmThread {
         self.slot_ref().inevitable.store(true, Ordering::SeqCst);
         // Validate the read set, waiting out owners of locked entries.
         let mut failed: Option<usize> = None;
-        for (k, &a) in self.read_set.iter().enumerate() {
-            // SAFETY: read-set entries are objects read by this transaction,
-            // live until it ends.
-            let obj = unsafe { ObjRef::from_bits(a as u64) }.expect("read-set entry");
+        for (k, &obj) in self.read_set.iter().enumerate() {
             let mut spins = 0;
             loop {
-                // SAFETY: as above.
+                // SAFETY: read-set entries are objects read by this
+                // transaction; the collector cannot run before it ends.
                 let lv = unsafe { obj.lockword() }.load(Ordering::Acquire);
                 if lv <= self.rv_enc || self.is_mine(lv) {
                     break;
@@ -778,12 +776,8 @@ impl StmThread {
         if !self.track {
             return (0, 0);
         }
-        let obj = self.read_set.get(k).copied().unwrap_or(0) as u64;
-        let w = match unsafe {
-            // SAFETY: read-set entries are object addresses (only used for hashing).
-            ObjRef::from_bits(obj)
-        } {
-            Some(o) => self.rt.shared.writer_locs[stripe(o)].load(Ordering::Relaxed),
+        let w = match self.read_set.get(k) {
+            Some(&o) => self.rt.shared.writer_locs[stripe(o)].load(Ordering::Relaxed),
             None => 0,
         };
         (w, self.read_locs.get(k).copied().unwrap_or(0))
@@ -791,10 +785,10 @@ impl StmThread {
 
     /// Validates the read set against `rv`; `Err(k)` names a failing entry.
     fn validate(&self) -> Result<(), usize> {
-        for (k, &a) in self.read_set.iter().enumerate() {
-            // SAFETY: read-set entries are live objects read by this transaction.
-            let lv =
-                unsafe { &*(a as *const std::sync::atomic::AtomicU64) }.load(Ordering::Acquire);
+        for (k, &o) in self.read_set.iter().enumerate() {
+            // SAFETY: read-set entries are live objects read by this
+            // transaction (the collector cannot run before it ends).
+            let lv = unsafe { o.lockword() }.load(Ordering::Acquire);
             if lv > self.rv_enc && !self.is_mine(lv) {
                 return Err(k);
             }
@@ -1090,7 +1084,7 @@ impl StmThread {
         let k = (a >> 4) & (FILTER - 1);
         if self.filter[k] != a {
             self.filter[k] = a;
-            self.read_set.push(a);
+            self.read_set.push(obj);
             if self.track {
                 self.read_locs.push(self.cur_loc);
             }
