@@ -277,3 +277,34 @@ jump i0
     );
     assert_eq!(o.buf, vec![6, 8, 5, addr as u64]);
 }
+
+#[test]
+fn narrow_fields_of_float_and_ref_type_move_bits() {
+    // The IR moves bits: a 4-byte "float" field is its 32 bits zero-extended
+    // into a 64-bit pattern (exactly as the IR interpreter does), and a
+    // float stored into it keeps its low 32 bits.
+    let text = "trace narrow
+descr d0 = field W.lo 0 float 4
+descr d1 = field W.hi 4 ref 4
+descr d2 = field W.whole 0 int 8
+label r0=s0:0, f1=s1:0
+f2 = getfield r0, d0
+r3 = getfield r0, d1
+setfield r0, f1, d0
+i4 = getfield r0, d2
+guard_true 0 [@0 s0:0=f2 s1:0=r3 s2:0=i4]
+jump r0, f1
+";
+    let p = Pair::new(text);
+    let mut cell = Box::new(0u64);
+    let cp = &mut *cell as *mut u64;
+    let (o, after) = p.check_heap(
+        &[cp as u64, 1.5f64.to_bits() | 0x1234],
+        // SAFETY: `cp` points to the live boxed word.
+        || unsafe { *cp = 0x8765_4321_dead_beef },
+        || unsafe { *cp },
+    );
+    assert_eq!(o.buf[0], 0xdead_beef);
+    assert_eq!(o.buf[1], 0x8765_4321);
+    assert_eq!(after, 0x8765_4321_0000_1234);
+}
