@@ -496,6 +496,8 @@ impl StmThread {
         }
         self.inevitable = true;
         self.set_rv(c + 1);
+        self.read_set.clear();
+        self.read_locs.clear();
         Ok(())
     }
 
@@ -1084,9 +1086,12 @@ impl StmThread {
         let k = (a >> 4) & (FILTER - 1);
         if self.filter[k] != a {
             self.filter[k] = a;
-            self.read_set.push(obj);
-            if self.track {
-                self.read_locs.push(self.cur_loc);
+            // An inevitable transaction is never validated again: no log.
+            if !self.inevitable {
+                self.read_set.push(obj);
+                if self.track {
+                    self.read_locs.push(self.cur_loc);
+                }
             }
         }
     }
