@@ -73,22 +73,22 @@ pub fn render_str(text: &str) -> Result<String, String> {
                 let key = (f[2].to_string(), unescape(f[5]), unescape(f[6]));
                 let start = num(3)?;
                 let d = num(4)?;
-                real_ns = real_ns.max(start + d);
+                real_ns = real_ns.max(start.saturating_add(d));
                 let g = groups.entry(key).or_default();
                 g.count += 1;
                 if f[0] == "A" {
-                    g.abort_ns += d;
+                    g.abort_ns = g.abort_ns.saturating_add(d);
                     ev_aborts += 1;
                 } else {
-                    g.pause_ns += d;
+                    g.pause_ns = g.pause_ns.saturating_add(d);
                 }
             }
             Some("S") if f.len() >= 7 => {
-                commits += num(2)?;
-                commit_ns += num(3)?;
-                aborts += num(4)?;
-                abort_ns += num(5)?;
-                pause_ns += num(6)?;
+                commits = commits.saturating_add(num(2)?);
+                commit_ns = commit_ns.saturating_add(num(3)?);
+                aborts = aborts.saturating_add(num(4)?);
+                abort_ns = abort_ns.saturating_add(num(5)?);
+                pause_ns = pause_ns.saturating_add(num(6)?);
             }
             Some("T") => real_ns = real_ns.max(num(1)?),
             Some("") | None => {}

@@ -122,6 +122,11 @@ fn render_synthetic_log() {
     );
     assert_eq!(lines[5], "  other writer: x\ty");
     assert!(report::render_str("garbage").is_err());
+    let huge = format!(
+        "STMLOG\t1\nA\t0\twrite-read\t{m}\t{m}\ta\tb\nA\t0\twrite-read\t{m}\t{m}\ta\tb\n",
+        m = u64::MAX
+    );
+    assert!(report::render_str(&huge).is_ok());
     assert!(report::render_str("STMLOG\t1\nA\tx\n").is_err());
     assert!(report::render(std::path::Path::new("/nonexistent/stm.log")).is_err());
 }
