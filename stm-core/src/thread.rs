@@ -1228,10 +1228,10 @@ impl StmThread {
             fence(Ordering::Release);
             let other = w.owner_loc;
             self.end_wait(w, ConflictKind::WriteWrite, other);
-            // SAFETY: locked by us.
             let len = if field_logged {
                 0
             } else {
+                // SAFETY: live object, locked by us.
                 unsafe { obj.len() }
             };
             let start = self.undo.len();
