@@ -797,7 +797,30 @@ impl Lowerer<'_, '_> {
     }
 
     /// Address and constant offset of item `index` of the array in `base`.
-    fn item_addr(&mut self, a: &ArrayDescr, base: ClValue, index: ClValue) -> (ClValue, i32) {
+    /// A constant index is folded into the offset when it fits.
+    fn item_addr(
+        &mut self,
+        a: &ArrayDescr,
+        base: ClValue,
+        index: Operand,
+    ) -> Result<(ClValue, i32), CompileError> {
+        let (items, items_offset) = if a.indirect {
+            (
+                self.b.ins().load(types::I64, heap(), base, a.items_offset),
+                0,
+            )
+        } else {
+            (base, a.items_offset)
+        };
+        let folded = index
+            .as_int()
+            .and_then(|c| c.checked_mul(i64::from(a.item_size)))
+            .and_then(|c| c.checked_add(i64::from(items_offset)))
+            .and_then(|c| i32::try_from(c).ok());
+        if let Some(off) = folded {
+            return Ok((items, off));
+        }
+        let index = self.int(index)?;
         let scaled = match a.item_size {
             1 => index,
             s => self
@@ -805,12 +828,7 @@ impl Lowerer<'_, '_> {
                 .ins()
                 .ishl_imm_u(index, i64::from(s.trailing_zeros())),
         };
-        if a.indirect {
-            let items = self.b.ins().load(types::I64, heap(), base, a.items_offset);
-            (self.b.ins().iadd(items, scaled), 0)
-        } else {
-            (self.b.ins().iadd(base, scaled), a.items_offset)
-        }
+        Ok((self.b.ins().iadd(items, scaled), items_offset))
     }
 
     fn field(&self, op: &Op) -> Result<FieldDescr, CompileError> {
@@ -997,16 +1015,16 @@ impl Lowerer<'_, '_> {
             }
             GetArrayItem => {
                 let d = self.array(op)?;
-                let (obj, idx) = (self.int(a[0])?, self.int(a[1])?);
-                let (addr, off) = self.item_addr(&d, obj, idx);
+                let obj = self.int(a[0])?;
+                let (addr, off) = self.item_addr(&d, obj, a[1])?;
                 let r = self.load_sized(d.item_ty, d.item_size, addr, off);
                 self.define(op, r);
             }
             SetArrayItem => {
                 let d = self.array(op)?;
-                let (obj, idx) = (self.int(a[0])?, self.int(a[1])?);
+                let obj = self.int(a[0])?;
                 let v = self.operand(a[2])?;
-                let (addr, off) = self.item_addr(&d, obj, idx);
+                let (addr, off) = self.item_addr(&d, obj, a[1])?;
                 self.store_sized(d.item_size, v, addr, off);
             }
             Call => {

@@ -308,3 +308,54 @@ jump r0, f1
     assert_eq!(o.buf[1], 0x8765_4321);
     assert_eq!(after, 0x8765_4321_0000_1234);
 }
+
+#[test]
+fn constant_array_indices() {
+    // Constant indices fold into the address offset (also negative ones and
+    // ones too large to fold, which take the general path).
+    let mut items: Vec<i64> = (0..64).map(|i| i * 11).collect();
+    let ip = items.as_mut_ptr();
+    let holder = Box::new(FloatVec {
+        len: 64,
+        items: ip as *mut f64,
+    });
+    let hp = &*holder as *const FloatVec as u64;
+    let mid = ip.wrapping_add(32) as u64;
+    let text = "trace k
+descr d0 = array V.items len=0 items=8* int 8
+descr d1 = array Raw len=0 items=0 int 8
+descr d2 = array Raw8 len=0 items=0 int 1
+label r0=s0:0, r1=s1:0
+i2 = getarrayitem r0, 0, d0
+i3 = getarrayitem r0, 63, d0
+setarrayitem r0, 5, i3, d0
+i4 = getarrayitem r1, -3, d1
+i5 = getarrayitem r1, 31, d1
+i6 = getarrayitem r1, 9, d2
+setarrayitem r1, -32, 77, d1
+guard_true 0 [@0 s0:0=i2 s1:0=i3 s2:0=i4 s3:0=i5 s4:0=i6]
+jump r0, r1
+";
+    let p = Pair::new(text);
+    let (o, after) = p.check_heap(
+        &[hp, mid],
+        // SAFETY: `ip` points to the live vector of 64 words.
+        || unsafe {
+            std::ptr::copy_nonoverlapping(
+                (0..64i64).map(|i| i * 11).collect::<Vec<_>>().as_ptr(),
+                ip,
+                64,
+            )
+        },
+        || unsafe { std::slice::from_raw_parts(ip, 64).to_vec() },
+    );
+    // Byte 9 from item 32 is the second byte of item 33 (363 = 0x16b).
+    assert_eq!(o.buf, vec![0, 63 * 11, 29 * 11, 63 * 11, 1]);
+    assert_eq!((after[5], after[0]), (63 * 11, 77));
+    // An index whose byte offset does not fit in 32 bits is not folded.
+    let t = parse("trace big\ndescr d0 = array Raw len=0 items=0 int 8\nlabel r0=s0:0\ni1 = getarrayitem r0, 0x40000000, d0\nguard_true 0 [@0 s0:0=i1]\njump r0\n");
+    let c = native(&t, false);
+    assert!(c.code_size() > 0);
+    drop(holder);
+    drop(items);
+}
