@@ -92,3 +92,97 @@ fn many_exits_in_one_loop() {
         assert_eq!(o.exit as u64, start.max(1000) - 1000);
     }
 }
+
+#[test]
+fn register_pressure_across_the_back_edge() {
+    // More loop-carried values than registers (40 ints, 24 floats), all
+    // live across the back edge and permuted by it, with exits that save
+    // all of them: exercises spills, reloads and parallel moves.
+    let (ni, nf) = (40usize, 24usize);
+    let mut labels = vec!["i0=s0:0".to_string()];
+    labels.extend((1..=ni).map(|k| format!("i{k}=s{k}:0")));
+    labels.extend((ni + 1..=ni + nf).map(|k| format!("f{k}=s{k}:0")));
+    let mut text = format!("trace pressure\nlabel {}\n", labels.join(", "));
+    let mut next = ni + nf + 1;
+    let mut new_ints = Vec::new();
+    for k in 1..=ni {
+        let other = 1 + (k * 7) % ni;
+        text += &format!("i{next} = int_add i{k}, i{other}\n");
+        new_ints.push(format!("i{next}"));
+        next += 1;
+    }
+    let mut new_floats = Vec::new();
+    for k in ni + 1..=ni + nf {
+        let other = ni + 1 + (k * 5) % nf;
+        text += &format!(
+            "f{next} = float_add f{k}, f{other}\nf{} = float_mul f{next}, 0.5\n",
+            next + 1
+        );
+        new_floats.push(format!("f{}", next + 1));
+        next += 2;
+    }
+    let all: Vec<String> = new_ints.iter().chain(&new_floats).cloned().collect();
+    let snap: Vec<String> = all
+        .iter()
+        .enumerate()
+        .map(|(k, v)| format!("s{}:0={v}", k + 1))
+        .collect();
+    text += &format!(
+        "i{next} = int_sub i0, 1\nguard_true i{next} [@0 s0:0=i{next} {}]\n",
+        snap.join(" ")
+    );
+    // Rotate the ints and reverse the floats on the back edge.
+    let mut jump = vec![format!("i{next}")];
+    jump.extend(new_ints.iter().cycle().skip(3).take(ni).cloned());
+    jump.extend(new_floats.iter().rev().cloned());
+    text += &format!("jump {}\n", jump.join(", "));
+    let p = Pair::new(&text);
+    let mut inputs = vec![50u64];
+    inputs.extend((1..=ni).map(|k| (k as u64) * 0x0101_0101));
+    inputs.extend((0..nf).map(|k| fbits(k as f64 * 1.25 - 3.0)));
+    let o = p.check(&inputs);
+    assert_eq!((o.exit, o.iterations), (0, 49));
+}
+
+#[test]
+fn many_values_live_across_a_call_in_a_loop() {
+    // (float, float) -> float: a signature the IR interpreter can call.
+    extern "C" fn scramble(a: f64, x: f64) -> f64 {
+        a * 0.5 + x
+    }
+    let f = scramble as *const () as usize;
+    let mut text = format!("trace call_pressure\ndescr d0 = call scramble {f:#x} (float, float) -> float pure\nlabel i0=s0:0, f1=s1:0\n");
+    let n = 20;
+    for k in 0..n {
+        text += &format!(
+            "i{} = int_mul i0, {}\nf{} = cast_int_to_float i{}\n",
+            2 + 2 * k,
+            k + 3,
+            3 + 2 * k,
+            2 + 2 * k
+        );
+    }
+    let base = 2 + 2 * n;
+    text += &format!("f{base} = call d0, f3, f1\n");
+    let mut acc = format!("f{base}");
+    let mut next = base + 1;
+    for k in 0..n {
+        text += &format!(
+            "f{next} = float_add {acc}, f{}\ni{} = int_add i0, i{}\n",
+            3 + 2 * k,
+            next + 1,
+            2 + 2 * k
+        );
+        acc = format!("f{next}");
+        next += 2;
+    }
+    text += &format!(
+        "i{next} = int_sub i0, 1\nguard_true i{next} [@0 s0:0={acc} s1:0=i{} s2:0=i2]\nf{} = float_mul {acc}, 0.001\njump i{next}, f{}\n",
+        next - 1,
+        next + 1,
+        next + 1
+    );
+    let p = Pair::new(&text);
+    let o = p.check(&[30, fbits(1.0)]);
+    assert_eq!(o.iterations, 29);
+}
