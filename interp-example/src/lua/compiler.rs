@@ -1130,9 +1130,7 @@ impl<'h> Compiler<'h> {
                 let f = self.fs.last().unwrap();
                 let idx = f.blocks.iter().rposition(|b| b.is_loop);
                 match idx {
-                    None => {
-                        return Err(self.err(&format!("break outside a loop at line {}", s.line)))
-                    }
+                    None => return Err(self.err(&format!("break outside loop at line {}", s.line))),
                     Some(i) => {
                         let lvl = f.blocks[i].nactive;
                         if f.actives.len() > lvl {

@@ -267,6 +267,14 @@ impl<'a> Lexer<'a> {
                         let s = self.read_long(level, false)?;
                         return Ok(Token::Str(s));
                     }
+                    if self.peek2() == Some(b'=') {
+                        let mut p = self.pos + 1;
+                        while self.src.get(p) == Some(&b'=') {
+                            p += 1;
+                        }
+                        self.pos = p;
+                        return Err(self.err("invalid long string delimiter", self.near_current()));
+                    }
                     self.pos += 1;
                     return Ok(Token::LBracket);
                 }
@@ -394,6 +402,7 @@ impl<'a> Lexer<'a> {
 
     fn read_long(&mut self, level: usize, comment: bool) -> LexResult<Vec<u8>> {
         let mut out = Vec::new();
+        let start_line = self.line;
         // skip first newline
         if matches!(self.peekc(), Some(b'\n') | Some(b'\r')) {
             self.newline();
@@ -406,7 +415,8 @@ impl<'a> Lexer<'a> {
                     } else {
                         "unfinished long string"
                     };
-                    return Err(self.err(what, None));
+                    let msg = format!("{} (starting at line {})", what, start_line);
+                    return Err(self.err(&msg, None));
                 }
                 Some(b']') => {
                     let mut p = self.pos + 1;

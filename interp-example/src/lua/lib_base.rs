@@ -210,6 +210,23 @@ pub fn open(vm: &mut Vm) {
     let reg = vm.registry;
     set_field(vm, reg, "_LOADED", Value::Table(loaded));
     set_field(vm, loaded, "_G", Value::Table(g));
+    set_field(vm, loaded, "package", Value::Table(pkg));
+    let preload = vm.new_table(0, 2);
+    set_field(vm, pkg, "preload", Value::Table(preload));
+}
+
+/// Registers the standard library tables in `package.loaded` (after all
+/// libraries are opened).
+pub fn register_loaded(vm: &mut Vm) {
+    let loaded = match vm.registry.get().get_str(vm.heap.intern(b"_LOADED")) {
+        Value::Table(t) => t,
+        _ => return,
+    };
+    for name in ["string", "table", "math", "os", "io"] {
+        let k = vm.heap.intern(name.as_bytes());
+        let v = vm.globals.get().get_str(k);
+        vm.table_set(loaded, Value::Str(k), v);
+    }
 }
 
 fn lua_print(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
@@ -419,7 +436,10 @@ fn lua_xpcall(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
             vm.temp_roots.pop();
             match hr {
                 Ok(r) => Ok(R::Two(Value::Bool(false), r[0])),
-                Err(e2) => Ok(R::Two(Value::Bool(false), e2.value)),
+                Err(_) => Ok(R::Two(
+                    Value::Bool(false),
+                    vm.str(b"error in error handling"),
+                )),
             }
         }
     }
@@ -662,6 +682,27 @@ fn lua_require(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
         _ => b"./?.lua".to_vec(),
     };
     let modname = String::from_utf8_lossy(&name.get().bytes).into_owned();
+    if let Value::Table(p) = pkg {
+        if let Value::Table(pre) = p.get().get_str(vm.heap.intern(b"preload")) {
+            let loader = pre.get().get_str(name);
+            if !loader.is_nil() {
+                let extra = vm.str(b":preload:");
+                let r = vm.call_value(loader, &[Value::Str(name), extra], 1)?;
+                let mut res = r[0];
+                if !res.is_nil() {
+                    vm.table_set(loaded, Value::Str(name), res);
+                }
+                let cur = loaded.get().get_str(name);
+                if cur.is_nil() {
+                    res = Value::Bool(true);
+                    vm.table_set(loaded, Value::Str(name), res);
+                } else {
+                    res = cur;
+                }
+                return Ok(R::Two(res, extra));
+            }
+        }
+    }
     let fname = modname.replace('.', "/");
     let mut tried = String::new();
     for templ in String::from_utf8_lossy(&path).split(';') {

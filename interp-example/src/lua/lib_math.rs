@@ -33,6 +33,12 @@ pub fn open(vm: &mut Vm) {
     reg_fn(vm, t, "acos", |vm, b, n| f1(vm, b, n, "acos", f64::acos));
     reg_fn(vm, t, "exp", |vm, b, n| f1(vm, b, n, "exp", f64::exp));
     reg_fn(vm, t, "atan", atan);
+    reg_fn(vm, t, "deg", |vm, b, n| {
+        f1(vm, b, n, "deg", f64::to_degrees)
+    });
+    reg_fn(vm, t, "rad", |vm, b, n| {
+        f1(vm, b, n, "rad", f64::to_radians)
+    });
     reg_fn(vm, t, "log", log);
     reg_fn(vm, t, "fmod", fmod);
     reg_fn(vm, t, "modf", modf);
@@ -132,11 +138,14 @@ fn fmod(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
 }
 
 fn modf(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
+    if let Value::Int(i) = check_num(vm, base, n, 0, "modf")? {
+        return Ok(R::Two(Value::Int(i), Value::Num(0.0)));
+    }
     let x = check_f64(vm, base, n, 0, "modf")?;
     let ip = if x.is_infinite() { x } else { x.trunc() };
     let fp = if x.is_infinite() { 0.0 } else { x - ip };
     let ipv = match float_to_int_exact(ip) {
-        Some(i) if ip.abs() < 2f64.powi(63) => Value::Num(i as f64),
+        Some(i) => Value::Int(i),
         _ => Value::Num(ip),
     };
     Ok(R::Two(ipv, Value::Num(fp)))

@@ -57,6 +57,16 @@ pub fn open(vm: &mut Vm) {
         set_field(vm, io, name, Value::Table(f));
     }
     reg_fn(vm, io, "flush", f_flush);
+    reg_fn(vm, io, "type", io_type);
+}
+
+fn io_type(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
+    check_any(vm, base, n, 0, "type")?;
+    let v = vm.stack[base];
+    match file_kind(vm, v) {
+        Some(_) => Ok(R::One(vm.str(b"file"))),
+        None => Ok(R::One(Value::Nil)),
+    }
 }
 
 fn os_clock(_vm: &mut Vm, _b: usize, _n: usize) -> LResult<R> {
@@ -383,7 +393,15 @@ fn read_fmt(vm: &mut Vm, fmt: Value) -> LResult<Option<Value>> {
                 }
                 tot
             });
-            if got == 0 && k > 0 {
+            if got == 0
+                && (k > 0
+                    || STDIN.with(|s| {
+                        s.borrow_mut()
+                            .fill_buf()
+                            .map(|b| b.is_empty())
+                            .unwrap_or(true)
+                    }))
+            {
                 return Ok(None);
             }
             buf.truncate(got);
@@ -403,10 +421,10 @@ fn read_fmt(vm: &mut Vm, fmt: Value) -> LResult<Option<Value>> {
                     });
                     Ok(Some(vm.str(&buf)))
                 }
-                _ => Err(vm.rt_error("bad argument #1 to 'read' (invalid format)")),
+                _ => Err(arg_error(vm, 0, "read", "invalid format")),
             }
         }
-        _ => Err(vm.rt_error("bad argument #1 to 'read' (invalid format)")),
+        _ => Err(arg_error(vm, 0, "read", "invalid format")),
     }
 }
 

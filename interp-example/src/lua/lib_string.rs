@@ -220,7 +220,12 @@ fn str_format(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
         Ok(out) => Ok(R::One(vm.str(&out))),
         Err(FormatError::Vm(e)) => Err(e),
         Err(e) => {
-            let m = e.message("format").unwrap_or_default();
+            let name = if vm.c_caller {
+                vm.qualified_name("format")
+            } else {
+                "format".to_string()
+            };
+            let m = e.message(&name).unwrap_or_default();
             Err(vm.rt_error(&m))
         }
     }
@@ -305,7 +310,7 @@ fn gmatch_aux(vm: &mut Vm, _base: usize, _n: usize) -> LResult<R> {
         }
     }
     me.get_mut().upvals[2] = Value::Int(sb.len() as i64 + 1);
-    Ok(R::One(Value::Nil))
+    Ok(R::Zero)
 }
 
 fn captures_result(vm: &mut Vm, sb: &[u8], c: &Captures) -> LResult<R> {

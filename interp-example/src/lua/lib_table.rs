@@ -118,7 +118,7 @@ fn remove(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
     if n >= 2 {
         pos = check_int(vm, base, n, 1, "remove")?;
         if pos != size && (pos as u64).wrapping_sub(1) > size as u64 {
-            return Err(arg_error(vm, 1, "remove", "position out of bounds"));
+            return Err(arg_error(vm, 0, "remove", "position out of bounds"));
         }
     }
     let v = geti(vm, t, pos)?;
@@ -151,9 +151,10 @@ fn concat(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
             Value::Int(_) | Value::Num(_) => out.extend(vm.tostring_basic(v)),
             _ => {
                 let _ = v;
+                let tn = v.type_name();
                 return Err(vm.rt_error(&format!(
-                    "invalid value (at index {}) in table for 'concat'",
-                    k
+                    "invalid value ({}) at index {} in table for 'concat'",
+                    tn, k
                 )));
             }
         }

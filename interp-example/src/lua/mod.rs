@@ -39,6 +39,7 @@ pub fn new_vm() -> Vm {
     lib_table::open(&mut vm);
     lib_math::open(&mut vm);
     lib_os::open(&mut vm);
+    lib_base::register_loaded(&mut vm);
     vm
 }
 

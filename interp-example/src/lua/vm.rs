@@ -600,6 +600,11 @@ impl Vm {
     ) -> LResult<usize> {
         let h = self.metamethod(v, Tm::Call);
         if h.is_nil() {
+            if self.in_native {
+                let tn = self.type_name_mt(v);
+                let m = self.str(format!("attempt to call a {} value", tn).as_bytes());
+                return Err(self.error_value(m));
+            }
             return Err(self.type_error(v, "call", rk));
         }
         self.ensure_stack(func + nargs + 3)?;
@@ -829,18 +834,13 @@ impl Vm {
                 _ => o = h,
             }
         }
-        Err(self.rt_error("'__index' chain too long; possibly a loop"))
+        Err(self.rt_error("'__index' chain too long; possible loop"))
     }
 
     fn index_error(&mut self, o: Value, key: Value, rk: Option<u16>) -> LuaError {
         let vi = self.varinfo(rk);
         let tn = self.type_name_mt(o);
-        if vi.is_empty() {
-            if let Value::Str(s) = key {
-                let k = String::from_utf8_lossy(&s.get().bytes).into_owned();
-                return self.rt_error(&format!("attempt to index a {} value (field '{}')", tn, k));
-            }
-        }
+        let _ = key;
         self.rt_error(&format!("attempt to index a {} value{}", tn, vi))
     }
 
@@ -890,7 +890,7 @@ impl Vm {
                 _ => o = h,
             }
         }
-        Err(self.rt_error("'__newindex' chain too long; possibly a loop"))
+        Err(self.rt_error("'__newindex' chain too long; possible loop"))
     }
 
     pub fn raw_set(&mut self, t: Gc<Table>, key: Value, val: Value) -> LResult<()> {
@@ -936,7 +936,8 @@ impl Vm {
             ) {
                 match (Vm::toint(x), Vm::toint(y)) {
                     (Some(i), Some(j)) => return Ok(Value::Int(bitop(op, i, j))),
-                    _ => return Err(self.rt_error("number has no integer representation")),
+                    (None, _) => return Err(self.int_rep_error(rka)),
+                    _ => return Err(self.int_rep_error(rkb)),
                 }
             }
             return arith_num(op, x, y).map_err(|m| self.rt_error(m));
@@ -963,11 +964,6 @@ impl Vm {
             if let (Some(_), Some(_)) = (na, nb) {
                 return Err(self.rt_error("number has no integer representation"));
             }
-            if matches!(bad, Value::Num(_))
-                || (matches!(bad, Value::Str(_)) && Vm::tonumber(bad).is_some())
-            {
-                return Err(self.rt_error("number has no integer representation"));
-            }
             return Err(self.type_error(bad, "perform bitwise operation on", rk));
         }
         // lua5.4's string metamethods (lstrlib.c trymt) report failed coercions
@@ -978,6 +974,12 @@ impl Vm {
             return Err(self.rt_error(&format!("attempt to {} a '{}' with a '{}'", opname, ta, tb)));
         }
         Err(self.type_error(bad, "perform arithmetic on", rk))
+    }
+
+    /// lua5.4's luaG_tointerror: "number (local 'x') has no integer representation".
+    fn int_rep_error(&mut self, rk: Option<u16>) -> LuaError {
+        let vi = self.varinfo(rk);
+        self.rt_error(&format!("number{} has no integer representation", vi))
     }
 
     pub fn equals(&mut self, a: Value, b: Value) -> LResult<bool> {
@@ -2127,6 +2129,23 @@ pub fn describe_reg(p: &Proto, pc: usize, reg: u8) -> Option<String> {
                 Some(format!("global '{}'", kstr(k)))
             } else {
                 Some(format!("field '{}'", kstr(k)))
+            }
+        }
+        Instr::GetTable(_, _, k) => {
+            if k & RK_CONST != 0 {
+                match p.consts.get((k & 0x7fff) as usize) {
+                    Some(Value::Int(_)) => Some("field 'integer index'".to_string()),
+                    Some(Value::Str(s)) => Some(format!(
+                        "field '{}'",
+                        String::from_utf8_lossy(&s.get().bytes)
+                    )),
+                    _ => Some("field '?'".to_string()),
+                }
+            } else {
+                match describe_reg(p, si, k as u8) {
+                    Some(d) if d.starts_with("constant '") => Some(format!("field '{}", &d[10..])),
+                    _ => Some("field '?'".to_string()),
+                }
             }
         }
         Instr::GetUpval(_, u) => Some(format!(
