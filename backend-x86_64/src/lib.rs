@@ -245,9 +245,17 @@ impl CraneliftBackend {
     }
 
     /// A backend for the host CPU with the given settings. Fails (with
-    /// [`CompileError::Codegen`]) if the host is not supported by Cranelift.
+    /// [`CompileError::Codegen`]) if the host is not x86-64 (the code this
+    /// backend emits and its documented register conventions are x86-64
+    /// specific) or Cranelift cannot target it.
     pub fn with_settings(settings: BackendSettings) -> Result<Self, CompileError> {
         let cg = |e: &dyn std::fmt::Display| CompileError::Codegen(e.to_string());
+        let host = target_lexicon::Triple::host();
+        if host.architecture != target_lexicon::Architecture::X86_64 {
+            return Err(CompileError::Codegen(format!(
+                "backend-x86_64 needs an x86-64 host, not {host}"
+            )));
+        }
         let mut flags = settings::builder();
         let opt = match settings.opt_level {
             OptLevel::None => "none",
@@ -274,6 +282,7 @@ impl CraneliftBackend {
         ] {
             flags.set(name, value).map_err(|e| cg(&e))?;
         }
+        // Host CPU features (SSE4.1, AVX, BMI, ...) detected by cranelift-native.
         let isa_builder = cranelift_native::builder().map_err(|e| cg(&e))?;
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
