@@ -84,30 +84,40 @@
 //!
 //! Compiled code cannot be patched after `finalize_definitions`. To link a
 //! bridge (a trace compiled later from a hot guard exit), each guard that
-//! may get a bridge will get a mutable 8-byte slot in data memory owned by
-//! the trace: the exit block loads the slot and, if it is non-null, performs
-//! `return_call_indirect slot(buf, ctx)` after storing the exit operands
-//! into `buf`, so the bridge starts with exactly the protocol a trace entry
-//! has (its inputs in `buf`). Attaching a bridge is then one atomic store of
-//! its entry address into the slot; detaching stores null again. Tail calls
-//! need the `tail` calling convention on the callee side or matching
-//! System V signatures plus `preserve_frame_pointers=true` on x86-64 (the
-//! latter is already set here). A bridge that jumps back to a loop header
-//! does the same through the loop's entry address. Because each trace keeps
-//! its own module, a bridge's lifetime is independent of its parent's; the
-//! driver must keep the parent alive (or null the slot) before freeing.
+//! may get a bridge gets a mutable 8-byte slot in data memory owned by the
+//! trace (a data object of the trace's own module). The exit block stores
+//! the exit operands into `buf` as today, then loads the slot: if it is
+//! null it returns the snapshot index as today; otherwise it performs
+//! `return_call_indirect slot(buf, ctx)`, so the bridge starts with exactly
+//! the protocol a trace entry has (its inputs are that exit's operands, in
+//! `buf`). Attaching a bridge is one atomic store of its entry address into
+//! the slot, detaching stores null again; nothing is patched. A bridge
+//! ending in a jump to a loop stores its jump operands into `buf` and
+//! tail-calls that loop's entry. Cranelift's tail calls on x86-64 need
+//! `preserve_frame_pointers=true`, which is already set here. Two interface
+//! points for the driver: after a chain of tail calls the returned snapshot
+//! index belongs to whichever trace returned last, so each exit must also
+//! record its trace's identity (e.g. a `trace_id` word in `ExecCtx`, written
+//! by the exit block next to the return); and a parent must outlive (or
+//! clear) every slot that points into a bridge before either is freed, since
+//! each trace still owns its own module.
 //!
 //! # STM barriers (future work)
 //!
 //! `stm_read_barrier`, `stm_write_barrier` and `stm_become_inevitable` are
 //! rejected with [`CompileError::Unsupported`] today. They will be emitted
 //! against a per-thread segment base held in a pinned register: Cranelift's
-//! `enable_pinned_reg` reserves r15 on x86-64, readable with
-//! `get_pinned_reg`. r15 is callee-saved in System V, so Rust helpers
-//! preserve it; the entry block sets it from a field of `ExecCtx`. A read
-//! barrier is then a branch-free store of the transaction's read version at
-//! `base + (obj >> 4)`, and a write barrier a test of a header flag with the
-//! slow path (a call into stm-core) in a cold block, like a guard exit.
+//! `enable_pinned_reg` setting reserves r15 on x86-64 (the register
+//! allocator never uses it), readable with `get_pinned_reg`. r15 is
+//! callee-saved in System V, so Rust helpers called from a trace preserve
+//! it; the entry block sets it with `set_pinned_reg` from a new `ExecCtx`
+//! field holding the thread's STM base, so no thread-local lookup happens
+//! inside the loop. A read barrier is then a branch-free store of the
+//! transaction's read version at `base + (obj >> 4)` (4 instructions), a
+//! write barrier a test of the object's header flag (3 instructions) with
+//! the slow path, a call into stm-core, in a cold block like a guard exit,
+//! and `stm_become_inevitable` a call. The barriers are explicit IR
+//! operations, so their placement stays an optimizer pass.
 //!
 //! # Dumps
 //!
