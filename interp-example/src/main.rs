@@ -15,12 +15,21 @@ fn main() {
             "--jit-stats" => opts.stats = true,
             "--jit-dump" => opts.dump = Some(None),
             "--jit-threshold" => {
-                let n = args.next().and_then(|s| s.parse().ok()).unwrap_or_else(|| usage());
+                let n = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or_else(|| usage());
                 opts.threshold = Some(n);
             }
-            s if s.starts_with("--jit-dump=") => opts.dump = Some(Some(s["--jit-dump=".len()..].to_string())),
+            s if s.starts_with("--jit-dump=") => {
+                opts.dump = Some(Some(s["--jit-dump=".len()..].to_string()))
+            }
             s if s.starts_with("--jit-threshold=") => {
-                opts.threshold = Some(s["--jit-threshold=".len()..].parse().unwrap_or_else(|_| usage()))
+                opts.threshold = Some(
+                    s["--jit-threshold=".len()..]
+                        .parse()
+                        .unwrap_or_else(|_| usage()),
+                )
             }
             "--help" | "-h" => usage(),
             _ => {
@@ -29,7 +38,14 @@ fn main() {
             }
         }
     }
-    let program = if rest.is_empty() { None } else { Some(rest.remove(0)) };
+    let program = if rest.is_empty() {
+        None
+    } else {
+        Some(rest.remove(0))
+    };
+    if let Some(p) = program.as_deref().filter(|p| p.ends_with(".fg")) {
+        std::process::exit(interp_example::run_flowgraph(p, &rest, &opts));
+    }
     let code = interp_example::lua::run_cli(program, rest, &opts);
     std::process::exit(code)
 }

@@ -1,0 +1,42 @@
+//! Building a JIT driver from command-line options.
+
+use crate::cli::Options;
+use meta_tracer::prelude::*;
+
+/// The JIT settings: defaults, then `METATRACER_*` environment variables,
+/// then command-line flags.
+pub fn config(opts: &Options) -> JitConfig {
+    let mut c = JitConfig::from_env();
+    if opts.no_jit {
+        c.enabled = false;
+    }
+    if let Some(n) = opts.threshold {
+        c.threshold = n.max(1);
+    }
+    match &opts.dump {
+        Some(None) => c.dump = Some(DumpTarget::Stderr),
+        Some(Some(f)) => c.dump = Some(DumpTarget::File(f.into())),
+        None => {}
+    }
+    c
+}
+
+/// The machine-code backend (Cranelift, x86-64). If the host cannot be
+/// targeted, falls back to the IR interpreter backend with a warning.
+pub fn backend() -> Box<dyn Backend> {
+    match backend_x86_64::CraneliftBackend::new() {
+        Ok(b) => Box::new(b),
+        Err(e) => {
+            eprintln!("interp-example: native backend unavailable ({e}); using the IR interpreter");
+            Box::new(IrInterpreter)
+        }
+    }
+}
+
+/// A driver for an interpreter whose green key is `G`.
+pub fn driver<G: meta_tracer::driver::Green>(
+    opts: &Options,
+    printer: impl Fn(&G) -> String + 'static,
+) -> JitDriver<G> {
+    JitDriver::new(config(opts), backend(), printer)
+}
