@@ -84,23 +84,27 @@
 //!
 //! Compiled code cannot be patched after `finalize_definitions`. To link a
 //! bridge (a trace compiled later from a hot guard exit), each guard that
-//! may get a bridge gets a mutable 8-byte slot in data memory owned by the
-//! trace (a data object of the trace's own module). The exit block stores
-//! the exit operands into `buf` as today, then loads the slot: if it is
-//! null it returns the snapshot index as today; otherwise it performs
-//! `return_call_indirect slot(buf, ctx)`, so the bridge starts with exactly
-//! the protocol a trace entry has (its inputs are that exit's operands, in
-//! `buf`). Attaching a bridge is one atomic store of its entry address into
-//! the slot, detaching stores null again; nothing is patched. A bridge
-//! ending in a jump to a loop stores its jump operands into `buf` and
-//! tail-calls that loop's entry. Cranelift's tail calls on x86-64 need
-//! `preserve_frame_pointers=true`, which is already set here. Two interface
-//! points for the driver: after a chain of tail calls the returned snapshot
-//! index belongs to whichever trace returned last, so each exit must also
-//! record its trace's identity (e.g. a `trace_id` word in `ExecCtx`, written
-//! by the exit block next to the return); and a parent must outlive (or
-//! clear) every slot that points into a bridge before either is freed, since
-//! each trace still owns its own module.
+//! may get a bridge gets a slot, an `AtomicUsize` owned by the compiled
+//! trace whose address is embedded in the code as a constant. The exit
+//! block stores the exit operands into `buf` as today, then loads the slot:
+//! if it is null it returns the snapshot index as today; otherwise it
+//! performs `return_call_indirect slot(buf, ctx)`, so the bridge starts with
+//! exactly the protocol a trace entry has (its inputs are that exit's
+//! operands, in `buf`). Attaching a bridge is one atomic store of its entry
+//! address into the slot, detaching stores null again; nothing is patched.
+//! A bridge ending in a jump to a loop stores its jump operands into `buf`
+//! and tail-calls that loop. `tests/bridge_prototype.rs` runs this pattern
+//! and pins down two constraints of Cranelift 0.135: tail calls need the
+//! `tail` calling convention on both sides (the verifier rejects
+//! `system_v`), so a trace that may get bridges becomes a `tail` function
+//! entered from Rust through a small System V shim in the same module; and
+//! x86-64 tail calls need `preserve_frame_pointers=true`, already set here.
+//! Two interface points for the driver: after a chain of tail calls the
+//! returned snapshot index belongs to whichever trace returned last, so each
+//! exit must also record its trace's identity (e.g. a `trace_id` word in
+//! `ExecCtx`, written by the exit block next to the return); and since each
+//! trace still owns its own module, a slot must be cleared before the bridge
+//! it points to is freed.
 //!
 //! # STM barriers (future work)
 //!
