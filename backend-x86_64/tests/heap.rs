@@ -244,6 +244,7 @@ jump r0, i8, i2
                 (*bp).data = std::array::from_fn(|i| (i * 17) as u8);
                 (*bp).words = [0, 1, u32::MAX, 0x8000_0000];
             },
+            // SAFETY: as for the reset closure above.
             || unsafe { ((*bp).data, (*bp).words) },
         );
         assert_eq!(o.iterations, 15);
@@ -347,6 +348,7 @@ jump r0, r1
                 64,
             )
         },
+        // SAFETY: as for the reset closure above.
         || unsafe { std::slice::from_raw_parts(ip, 64).to_vec() },
     );
     // Byte 9 from item 32 is the second byte of item 33 (363 = 0x16b).
