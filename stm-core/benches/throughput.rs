@@ -121,8 +121,30 @@ fn span(v: Vec<(Instant, Instant)>) -> Duration {
     end - start
 }
 
+fn unit_read_only(th: &mut StmThread, objs: &[ObjRef], k: usize) {
+    let s = th
+        .atomically(|tx| {
+            let mut s = 0u64;
+            for j in 0..PER_TX {
+                s = s.wrapping_add(tx.read(objs[(k * PER_TX + j) % objs.len()], 0)?);
+            }
+            Ok(s)
+        })
+        .unwrap();
+    black_box(s);
+}
+
 /// Runs `units` units on each of `threads` threads over disjoint object sets.
 fn parallel(rt: &Runtime, sets: &[Vec<ObjRef>], units: usize) -> Duration {
+    parallel_with(rt, sets, units, unit)
+}
+
+fn parallel_with(
+    rt: &Runtime,
+    sets: &[Vec<ObjRef>],
+    units: usize,
+    work: fn(&mut StmThread, &[ObjRef], usize),
+) -> Duration {
     let go = Arc::new(Barrier::new(sets.len()));
     let hs: Vec<_> = sets
         .iter()
@@ -134,7 +156,7 @@ fn parallel(rt: &Runtime, sets: &[Vec<ObjRef>], units: usize) -> Duration {
                 go.wait();
                 let t0 = Instant::now();
                 for k in 0..units {
-                    unit(&mut th, &objs, k);
+                    work(&mut th, &objs, k);
                 }
                 (t0, Instant::now())
             })
@@ -179,6 +201,14 @@ fn scaling(c: &mut Criterion) {
         g.throughput(Throughput::Elements((UNITS * threads) as u64));
         g.bench_function(format!("{threads}_threads"), |b| {
             b.iter_custom(|n| (0..n).map(|_| parallel(&rt, &sets[..threads], UNITS)).sum())
+        });
+        g.throughput(Throughput::Elements((UNITS * threads) as u64));
+        g.bench_function(format!("read_only_{threads}_threads"), |b| {
+            b.iter_custom(|n| {
+                (0..n)
+                    .map(|_| parallel_with(&rt, &sets[..threads], UNITS, unit_read_only))
+                    .sum()
+            })
         });
         g.throughput(Throughput::Elements((UNITS * 10 * threads) as u64));
         g.bench_function(format!("plain_control_{threads}_threads"), |b| {
