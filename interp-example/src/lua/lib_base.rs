@@ -211,6 +211,8 @@ pub fn open(vm: &mut Vm) {
     set_field(vm, reg, "_LOADED", Value::Table(loaded));
     set_field(vm, loaded, "_G", Value::Table(g));
     set_field(vm, loaded, "package", Value::Table(pkg));
+    let config = vm.str(b"/\n;\n?\n!\n-\n");
+    set_field(vm, pkg, "config", config);
     let preload = vm.new_table(0, 2);
     set_field(vm, pkg, "preload", Value::Table(preload));
 }
@@ -627,7 +629,7 @@ fn lua_dofile(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
             match std::fs::read(&p) {
                 Ok(b) => (b, p),
                 Err(e) => {
-                    return Err(vm.rt_error(&format!("cannot open {} ({})", p, io_err_text(&e))))
+                    return Err(vm.rt_error(&format!("cannot open {}: {}", p, io_err_text(&e))))
                 }
             }
         }

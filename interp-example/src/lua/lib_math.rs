@@ -177,9 +177,12 @@ fn mtype(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
 }
 
 fn minmax(vm: &mut Vm, base: usize, n: usize, name: &str, want_max: bool) -> LResult<R> {
+    if n == 0 {
+        return Err(arg_error(vm, 0, name, "value expected"));
+    }
     let mut best = check_num(vm, base, n, 0, name)?;
     for i in 1..n {
-        let v = check_num(vm, base, n, i, name)?;
+        let v = vm.stack[base + i];
         let better = if want_max {
             vm.less_than(best, v)?
         } else {
@@ -223,8 +226,7 @@ fn random(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
             if m == "wrong number of arguments" {
                 Err(vm.rt_error(m))
             } else {
-                let idx = if n == 1 { 0 } else { 1 };
-                Err(arg_error(vm, idx, "random", m))
+                Err(arg_error(vm, 0, "random", m))
             }
         }
     }

@@ -40,7 +40,7 @@ pub fn parse_chunk(src: &[u8], chunk: &str) -> PResult<FuncBody> {
     };
     let body = p.block()?;
     if p.tok != Token::Eof {
-        return Err(p.err_near("'<eof>' expected"));
+        return Err(p.err_near("<eof> expected"));
     }
     Ok(FuncBody {
         params: vec![],

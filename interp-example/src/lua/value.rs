@@ -31,6 +31,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 #[derive(Clone, Copy, Default)]
+#[repr(u8)]
 pub enum Value {
     #[default]
     Nil,
@@ -41,6 +42,34 @@ pub enum Value {
     Table(Gc<Table>),
     LFn(Gc<LClosure>),
     NFn(Gc<NClosure>),
+}
+
+/// Tag byte of the value at `p` (`Value` is `#[repr(u8)]`: the tag is
+/// the first byte, and `Int`/`Num` payloads are at offset 8).
+///
+/// # Safety
+/// `p` must point to a valid `Value`.
+#[inline(always)]
+pub unsafe fn tag_at(p: *const Value) -> u8 {
+    *(p as *const u8)
+}
+
+/// Integer payload of the value at `p`.
+///
+/// # Safety
+/// `p` must point to a valid `Value::Int`.
+#[inline(always)]
+pub unsafe fn int_at(p: *const Value) -> i64 {
+    *((p as *const u8).add(8) as *const i64)
+}
+
+/// Float payload of the value at `p`.
+///
+/// # Safety
+/// `p` must point to a valid `Value::Num`.
+#[inline(always)]
+pub unsafe fn num_at(p: *const Value) -> f64 {
+    *((p as *const u8).add(8) as *const f64)
 }
 
 pub const TAG_NIL: u8 = 0;
@@ -664,6 +693,29 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn value_layout() {
+        let v = [
+            Value::Nil,
+            Value::Bool(true),
+            Value::Int(-5),
+            Value::Num(2.5),
+        ];
+        // SAFETY: pointers to valid values of the matching variants.
+        unsafe {
+            assert_eq!(tag_at(&v[0]), TAG_NIL);
+            assert_eq!(tag_at(&v[1]), TAG_BOOL);
+            assert_eq!(tag_at(&v[2]), TAG_INT);
+            assert_eq!(int_at(&v[2]), -5);
+            assert_eq!(tag_at(&v[3]), TAG_NUM);
+            assert_eq!(num_at(&v[3]), 2.5);
+        }
+        let z = [0u8; 16];
+        // SAFETY: checking that all-zero bytes are `Nil` (zeroed_stack relies on it).
+        let zv: Value = unsafe { std::mem::transmute(z) };
+        assert!(zv.is_nil());
+    }
 
     #[test]
     fn table_basics() {

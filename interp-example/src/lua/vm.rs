@@ -25,9 +25,28 @@
 use super::bytecode::{Instr, RK_CONST};
 use super::heap::{Gc, Heap};
 use super::value::*;
+use super::value::{int_at, num_at, tag_at};
 use std::rc::Rc;
 
 pub const MAX_STACK: usize = 1_000_000;
+/// Allocated stack slots: the Lua limit plus room for natives' results.
+pub const STACK_SLOTS: usize = MAX_STACK + 1_100_000;
+
+/// An all-`Nil` stack from zeroed memory (pages are mapped lazily, so
+/// the 30 MB reservation costs nothing until used).
+fn zeroed_stack(n: usize) -> Vec<Value> {
+    let layout = std::alloc::Layout::array::<Value>(n).expect("stack layout");
+    // SAFETY: `Value` is `#[repr(u8)]` with `Nil` as discriminant 0, so an
+    // all-zero `Value` is a valid `Nil`; the pointer comes from the global
+    // allocator with exactly this layout, as `Vec::from_raw_parts` requires.
+    unsafe {
+        let p = std::alloc::alloc_zeroed(layout) as *mut Value;
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        Vec::from_raw_parts(p, n, n)
+    }
+}
 pub const MAX_C_CALLS: usize = 190;
 
 pub type NativeFn = fn(&mut Vm, usize, usize) -> Result<R, LuaError>;
@@ -166,7 +185,7 @@ impl Vm {
         let registry = heap.alloc_table(Table::new(0, 8));
         let tm_names = TM_NAMES.iter().map(|n| heap.intern(n.as_bytes())).collect();
         Vm {
-            stack: vec![Value::Nil; 1024],
+            stack: zeroed_stack(STACK_SLOTS),
             frames: Vec::new(),
             top: 0,
             heap,
@@ -212,13 +231,11 @@ impl Vm {
         }))
     }
 
+    /// The stack is allocated once (never reallocated, so the dispatch
+    /// loop may index it without bounds checks); this only checks room.
     pub fn ensure_stack(&mut self, n: usize) -> LResult<()> {
         if n > self.stack.len() {
-            if n > MAX_STACK + 1000 {
-                return Err(self.rt_error("stack overflow"));
-            }
-            let new = (n * 2).max(1024).min(MAX_STACK + 2000);
-            self.stack.resize(new.max(n), Value::Nil);
+            return Err(self.rt_error("stack overflow"));
         }
         Ok(())
     }
@@ -1145,17 +1162,26 @@ impl Vm {
             let k = &proto.consts[..];
             let base = fr.base;
             let mut pc = fr.pc;
+            // SAFETY (for `reg!`, `rk!` and the instruction fetch below):
+            // `push_frame` checked `base + max_stack <= STACK_SLOTS` and the
+            // stack never shrinks or reallocates (`Vm::new`); the compiler
+            // only emits register operands below `max_stack`, constant
+            // operands below `consts.len()`, and code whose every path ends
+            // in a `Return` with in-range jump targets.
+            // The stack buffer is never reallocated, so a pointer to this
+            // frame's registers stays valid for the whole activation.
+            let regs: *mut Value = unsafe { self.stack.as_mut_ptr().add(base) };
             macro_rules! reg {
                 ($r:expr) => {
-                    self.stack[base + $r as usize]
+                    (*unsafe { &mut *regs.add($r as usize) })
                 };
             }
             macro_rules! rk {
                 ($x:expr) => {
                     if $x & RK_CONST != 0 {
-                        k[($x & 0x7fff) as usize]
+                        unsafe { *k.get_unchecked(($x & 0x7fff) as usize) }
                     } else {
-                        self.stack[base + $x as usize]
+                        unsafe { *regs.add($x as usize) }
                     }
                 };
             }
@@ -1169,22 +1195,66 @@ impl Vm {
                     base + proto.max_stack as usize
                 };
             }
+            // Pointer to an RK operand (register or constant).
+            macro_rules! rkp {
+                ($x:expr) => {
+                    if $x & RK_CONST != 0 {
+                        unsafe { k.as_ptr().add(($x & 0x7fff) as usize) }
+                    } else {
+                        unsafe { regs.add($x as usize) as *const Value }
+                    }
+                };
+            }
+            // Fast paths read tag and payload separately (no 16-byte copies
+            // through the stack; see `value::tag_at`).
             macro_rules! arith {
                 ($a:expr, $b:expr, $c:expr, $tm:expr, $int:expr, $flt:expr) => {{
-                    let x = rk!($b);
-                    let y = rk!($c);
-                    let r = match (x, y) {
-                        (Value::Int(p), Value::Int(q)) => $int(p, q),
-                        (Value::Num(p), Value::Num(q)) => Value::Num($flt(p, q)),
-                        (Value::Int(p), Value::Num(q)) => Value::Num($flt(p as f64, q)),
-                        (Value::Num(p), Value::Int(q)) => Value::Num($flt(p, q as f64)),
-                        _ => {
-                            savepc!();
-                            self.top = live_top!();
-                            self.arith($tm, x, y, Some($b), Some($c))?
-                        }
+                    let pb = rkp!($b);
+                    let pc_ = rkp!($c);
+                    // SAFETY: operands are valid `Value`s (see `reg!`).
+                    let (tb, tc) = unsafe { (tag_at(pb), tag_at(pc_)) };
+                    if tb == TAG_INT && tc == TAG_INT {
+                        let (p, q) = unsafe { (int_at(pb), int_at(pc_)) };
+                        reg!($a) = $int(p, q);
+                    } else if tb == TAG_NUM && tc == TAG_NUM {
+                        let (p, q) = unsafe { (num_at(pb), num_at(pc_)) };
+                        reg!($a) = Value::Num($flt(p, q));
+                    } else {
+                        let x = unsafe { *pb };
+                        let y = unsafe { *pc_ };
+                        let r = match (x, y) {
+                            (Value::Int(p), Value::Num(q)) => Value::Num($flt(p as f64, q)),
+                            (Value::Num(p), Value::Int(q)) => Value::Num($flt(p, q as f64)),
+                            _ => {
+                                savepc!();
+                                self.top = live_top!();
+                                self.arith($tm, x, y, Some($b), Some($c))?
+                            }
+                        };
+                        reg!($a) = r;
+                    }
+                }};
+            }
+            macro_rules! compare {
+                ($kk:expr, $b:expr, $c:expr, $op:tt, $slow:ident) => {{
+                    let pb = rkp!($b);
+                    let pc_ = rkp!($c);
+                    // SAFETY: operands are valid `Value`s (see `reg!`).
+                    let (tb, tc) = unsafe { (tag_at(pb), tag_at(pc_)) };
+                    let r = if tb == TAG_INT && tc == TAG_INT {
+                        unsafe { int_at(pb) $op int_at(pc_) }
+                    } else if tb == TAG_NUM && tc == TAG_NUM {
+                        unsafe { num_at(pb) $op num_at(pc_) }
+                    } else {
+                        let x = unsafe { *pb };
+                        let y = unsafe { *pc_ };
+                        savepc!();
+                        self.top = live_top!();
+                        self.$slow(x, y)?
                     };
-                    reg!($a) = r;
+                    if r != $kk {
+                        pc += 1;
+                    }
                 }};
             }
             macro_rules! arith_slow_only {
@@ -1198,7 +1268,8 @@ impl Vm {
                 }};
             }
             loop {
-                let i = code[pc];
+                // SAFETY: see the comment above `reg!`.
+                let i = unsafe { *code.get_unchecked(pc) };
                 pc += 1;
                 match i {
                     Instr::Move(a, b) => reg!(a) = reg!(b),
@@ -1626,38 +1697,8 @@ impl Vm {
                             pc += 1;
                         }
                     }
-                    Instr::Lt(kk, b, c) => {
-                        let x = rk!(b);
-                        let y = rk!(c);
-                        let r = match (x, y) {
-                            (Value::Int(p), Value::Int(q)) => p < q,
-                            (Value::Num(p), Value::Num(q)) => p < q,
-                            _ => {
-                                savepc!();
-                                self.top = live_top!();
-                                self.less_than(x, y)?
-                            }
-                        };
-                        if r != kk {
-                            pc += 1;
-                        }
-                    }
-                    Instr::Le(kk, b, c) => {
-                        let x = rk!(b);
-                        let y = rk!(c);
-                        let r = match (x, y) {
-                            (Value::Int(p), Value::Int(q)) => p <= q,
-                            (Value::Num(p), Value::Num(q)) => p <= q,
-                            _ => {
-                                savepc!();
-                                self.top = live_top!();
-                                self.less_equal(x, y)?
-                            }
-                        };
-                        if r != kk {
-                            pc += 1;
-                        }
-                    }
+                    Instr::Lt(kk, b, c) => compare!(kk, b, c, <, less_than),
+                    Instr::Le(kk, b, c) => compare!(kk, b, c, <=, less_equal),
                     Instr::Test(a, kk) => {
                         if reg!(a).truthy() != kk {
                             pc += 1;
@@ -1715,6 +1756,7 @@ impl Vm {
                                         self.stack[dst + i] = self.stack[func + i];
                                     }
                                     self.push_frame(ncl, dst, nargs, cur.nres, cur.entry)?;
+                                    self.frames.last_mut().unwrap().from_native = cur.from_native;
                                     continue 'newframe;
                                 }
                                 Value::NFn(nf) => {
@@ -1751,17 +1793,17 @@ impl Vm {
                         }
                     }
                     Instr::ForLoop(a, off) => {
-                        let ra = base + a as usize;
-                        match self.stack[ra + 2] {
+                        let a = a as usize;
+                        match reg!(a + 2) {
                             Value::Int(step) => {
-                                // stack[ra+1] holds the remaining iteration count
-                                if let Value::Int(count) = self.stack[ra + 1] {
+                                // R[a+1] holds the remaining iteration count
+                                if let Value::Int(count) = reg!(a + 1) {
                                     if count > 0 {
-                                        self.stack[ra + 1] = Value::Int(count - 1);
-                                        if let Value::Int(i) = self.stack[ra] {
+                                        reg!(a + 1) = Value::Int(count - 1);
+                                        if let Value::Int(i) = reg!(a) {
                                             let ni = i.wrapping_add(step);
-                                            self.stack[ra] = Value::Int(ni);
-                                            self.stack[ra + 3] = Value::Int(ni);
+                                            reg!(a) = Value::Int(ni);
+                                            reg!(a + 3) = Value::Int(ni);
                                         }
                                         // MERGE POINT (loop back-edge)
                                         pc = (pc as isize + off as isize) as usize;
@@ -1769,14 +1811,12 @@ impl Vm {
                                 }
                             }
                             Value::Num(step) => {
-                                if let (Value::Num(i), Value::Num(lim)) =
-                                    (self.stack[ra], self.stack[ra + 1])
-                                {
+                                if let (Value::Num(i), Value::Num(lim)) = (reg!(a), reg!(a + 1)) {
                                     let ni = i + step;
                                     let cont = if step > 0.0 { ni <= lim } else { lim <= ni };
                                     if cont {
-                                        self.stack[ra] = Value::Num(ni);
-                                        self.stack[ra + 3] = Value::Num(ni);
+                                        reg!(a) = Value::Num(ni);
+                                        reg!(a + 3) = Value::Num(ni);
                                         // MERGE POINT (loop back-edge)
                                         pc = (pc as isize + off as isize) as usize;
                                     }
