@@ -75,6 +75,9 @@ enum Instr {
 pub struct Program {
     code: Vec<(Instr, u32)>,
     vars: Vec<String>,
+    // Boxed so that each list keeps its address when the vector grows:
+    // values and compiled traces hold raw pointers to lists.
+    #[allow(clippy::vec_box)]
     lists: Vec<Box<ListObj>>,
     file: String,
 }

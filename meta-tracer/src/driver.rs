@@ -178,12 +178,13 @@ impl<G: Green> JitDriver<G> {
         if green != rec.start() {
             return Recording::Continue(rec);
         }
-        self.close(rec);
+        self.close(*rec);
         Recording::Done
     }
 
     /// Abandons a recording (the program ended, an error unwound the
-    /// loop's frame, ...).
+    /// loop's frame, ...). Takes the recorder by value: it is consumed.
+    #[allow(clippy::boxed_local)]
     pub fn abandon(&mut self, rec: Box<Recorder<G>>, reason: AbortReason) {
         let reason = rec.aborted().unwrap_or(reason);
         self.abort(rec.start(), reason);
@@ -211,7 +212,7 @@ impl<G: Green> JitDriver<G> {
         ));
     }
 
-    fn close(&mut self, rec: Box<Recorder<G>>) {
+    fn close(&mut self, rec: Recorder<G>) {
         if let Some(t0) = self.recording_since.take() {
             self.stats.time_tracing += t0.elapsed();
         }
@@ -231,7 +232,7 @@ impl<G: Green> JitDriver<G> {
         let loc_of = |g: u32| {
             greens
                 .get(g as usize)
-                .map(|g| printer(g))
+                .map(printer)
                 .unwrap_or_else(|| format!("@{g}"))
         };
         let mut texts: Vec<String> = Vec::new();

@@ -280,13 +280,11 @@ pub fn run(trace: &mut Trace) {
             }
             GuardValue => {
                 if let Operand::Val(v) = a {
-                    if trace.type_of(v) == Type::Int {
-                        if b.as_int().is_some() {
-                            if f.decide(IntEq, a, b) == Some(true) {
-                                return false;
-                            }
-                            f.learn(IntEq, a, b);
+                    if trace.type_of(v) == Type::Int && b.as_int().is_some() {
+                        if f.decide(IntEq, a, b) == Some(true) {
+                            return false;
                         }
+                        f.learn(IntEq, a, b);
                     }
                     subst.set(v, b);
                 }
