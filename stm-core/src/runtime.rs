@@ -44,7 +44,9 @@
 //! scanner callbacks ([`Runtime::add_root_scanner`]) — compiled code is
 //! expected to have written its live values back to the interpreter's frames
 //! before reaching the transaction boundary, so those callbacks see them. Then
-//! every heap is swept. The next threshold is `max(configured, 2 × live)`, so
+//! every heap is swept. Consequently an object must be reachable from a root
+//! before the transaction that created it commits: a thread that is between
+//! transactions holds no protected references in its Rust locals. The next threshold is `max(configured, 2 × live)`, so
 //! memory stays within a constant factor of the live data.
 
 use crate::heap::{HeapIndex, ThreadHeap};

@@ -323,6 +323,10 @@ impl StmThread {
     }
 
     /// Pushes a root onto this thread's shadow stack (scanned at collections).
+    /// May be called inside a transaction — that is how a new object is kept
+    /// alive past its creating transaction's commit, since another thread may
+    /// collect right after it. The shadow stack is not transactional: pop
+    /// what an aborted attempt pushed.
     pub fn push_root(&mut self, obj: ObjRef) {
         self.slot_ref()
             .roots
@@ -947,7 +951,8 @@ impl StmThread {
     }
 
     /// Runs `f` as one transaction, retrying it after conflicts until it
-    /// commits. Called inside a transaction, runs `f` as a nested atomic block
+    /// commits. An object returned out of `f` must already be reachable from
+    /// a root (see [`StmThread::push_root`]) if other threads may collect. Called inside a transaction, runs `f` as a nested atomic block
     /// of the enclosing transaction (flattened nesting: a conflict aborts and
     /// retries the outermost `atomically`). Errors other than
     /// [`StmError::Conflict`] roll the transaction back and are returned.

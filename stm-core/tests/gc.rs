@@ -71,11 +71,17 @@ fn gc_stress_concurrent_transactions_and_aborts() {
             let go = go.clone();
             std::thread::spawn(move || {
                 let mut th = rt.register_thread().unwrap();
-                // A thread-private structure kept alive through the shadow stack.
+                // A thread-private structure kept alive through the shadow
+                // stack. It is rooted inside the transaction that creates it:
+                // another thread may collect as soon as this one commits.
                 let private = th
-                    .atomically(|tx| build_chain(tx, 900 + t as u64, 5))
+                    .atomically(|tx| {
+                        tx.clear_roots();
+                        let h = build_chain(tx, 900 + t as u64, 5)?;
+                        tx.push_root(h);
+                        Ok(h)
+                    })
                     .unwrap();
-                th.push_root(private);
                 go.wait();
                 let mut rng = StdRng::seed_from_u64(t as u64);
                 for i in 0..1500u64 {

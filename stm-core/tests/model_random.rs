@@ -5,7 +5,6 @@
 //! such sequences on disjoint objects at the same time.
 
 use rand::{rngs::StdRng, Rng, SeedableRng};
-use std::collections::HashMap;
 use stm_core::{Config, ObjRef, Runtime, StmThread};
 
 #[derive(Clone)]
@@ -20,7 +19,9 @@ fn random_session(rt: Runtime, seed: u64, steps: usize) {
     for step in 0..steps {
         th.begin().unwrap();
         let mut shadow = model.clone();
-        let mut fresh: HashMap<usize, ()> = HashMap::new();
+        // Fresh objects are rooted inside the transaction: another thread may
+        // run a collection as soon as this transaction ends.
+        let mut fresh_roots = Vec::new();
         for _ in 0..rng.gen_range(1..12) {
             match rng.gen_range(0..10) {
                 0 | 1 => {
@@ -30,7 +31,7 @@ fn random_session(rt: Runtime, seed: u64, steps: usize) {
                         rng.gen_range(0..8)
                     };
                     let o = th.alloc(7, n).unwrap();
-                    fresh.insert(shadow.objs.len(), ());
+                    fresh_roots.push(rt.add_root(o));
                     shadow.objs.push((o, vec![0; n]));
                 }
                 2..=5 if !shadow.objs.is_empty() => {
@@ -62,15 +63,18 @@ fn random_session(rt: Runtime, seed: u64, steps: usize) {
             }
         }
         match rng.gen_range(0..10) {
-            0 | 1 => th.rollback(),
-            2 => {
-                let _ = th.abort();
+            0..=2 => {
+                if rng.gen_bool(0.5) {
+                    th.rollback();
+                } else {
+                    let _ = th.abort();
+                }
+                for r in fresh_roots {
+                    rt.remove_root(r);
+                }
             }
             _ => {
                 th.commit().unwrap();
-                for (k, _) in fresh {
-                    rt.add_root(shadow.objs[k].0);
-                }
                 model = shadow;
             }
         }
