@@ -34,6 +34,11 @@
 
 use std::fmt::{self, Write as _};
 
+/// A descriptor's human-readable name. Usually a `&'static str`, so that
+/// an interpreter running in plain mode builds descriptors it never uses
+/// without allocating.
+pub type Name = std::borrow::Cow<'static, str>;
+
 /// A machine-level value type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Type {
@@ -198,7 +203,7 @@ pub struct Effects {
 #[derive(Clone, Debug, PartialEq)]
 pub struct FieldDescr {
     /// Human-readable name, e.g. `List.len`.
-    pub name: String,
+    pub name: Name,
     /// Byte offset from the object's address.
     pub offset: i32,
     /// Machine type of the field.
@@ -214,7 +219,7 @@ pub struct FieldDescr {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ArrayDescr {
     /// Human-readable name.
-    pub name: String,
+    pub name: Name,
     /// Byte offset of the length (a 64-bit integer) in the object.
     pub len_offset: i32,
     /// Byte offset of the items (inline) or of a pointer to them (indirect).
@@ -231,7 +236,7 @@ pub struct ArrayDescr {
 #[derive(Clone, Debug, PartialEq)]
 pub struct CallDescr {
     /// Symbolic name, shown in dumps.
-    pub name: String,
+    pub name: Name,
     /// Address of an `extern "C"` function.
     pub addr: usize,
     /// Argument types.
@@ -246,7 +251,7 @@ pub struct CallDescr {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SizeDescr {
     /// Human-readable name.
-    pub name: String,
+    pub name: Name,
     /// Size in bytes.
     pub size: u32,
     /// Class/shape id written into the header.

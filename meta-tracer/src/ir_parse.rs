@@ -217,7 +217,7 @@ impl Parser {
         let ty = |s: &str| Type::from_name(s).ok_or(format!("bad type '{s}'"));
         let d = match words.first().copied() {
             Some("field") if words.len() >= 5 => Descr::Field(FieldDescr {
-                name: words[1].into(),
+                name: words[1].to_string().into(),
                 offset: parse_int(words[2])? as i32,
                 ty: ty(words[3])?,
                 size: parse_int(words[4])? as u8,
@@ -233,7 +233,7 @@ impl Parser {
                     None => (items, false),
                 };
                 Descr::Array(ArrayDescr {
-                    name: words[1].into(),
+                    name: words[1].to_string().into(),
                     len_offset: parse_int(len)? as i32,
                     items_offset: parse_int(items)? as i32,
                     indirect,
@@ -267,7 +267,7 @@ impl Parser {
                     e => return Err(format!("bad effect '{e}'")),
                 };
                 Descr::Call(CallDescr {
-                    name: head[0].into(),
+                    name: head[0].to_string().into(),
                     addr: parse_int(head[1])? as usize,
                     args,
                     ret: ty(tail[1])?,
@@ -278,7 +278,7 @@ impl Parser {
                 })
             }
             Some("size") if words.len() >= 4 => Descr::Size(SizeDescr {
-                name: words[1].into(),
+                name: words[1].to_string().into(),
                 size: parse_int(words[2])? as u32,
                 class: parse_int(words[3].strip_prefix("class=").ok_or("size needs class=")?)?
                     as u32,
