@@ -873,7 +873,7 @@ impl Lowerer<'_, '_> {
     }
 
     fn call_sig(&mut self, c: &CallDescr) -> SigRef {
-        let key = (c.args.clone(), c.ret);
+        let key = (c.args.to_vec(), c.ret);
         if let Some(s) = self.sigs.get(&key) {
             return *s;
         }
@@ -1054,7 +1054,7 @@ impl Lowerer<'_, '_> {
                     _ => return Err(invalid("call needs a call descriptor".into())),
                 };
                 let mut args = Vec::with_capacity(a.len());
-                for (o, t) in a.iter().zip(&c.args) {
+                for (o, t) in a.iter().zip(c.args.iter()) {
                     let v = self.operand(*o)?;
                     args.push(self.as_type(v, cl_type(*t)));
                 }

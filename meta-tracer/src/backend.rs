@@ -377,7 +377,7 @@ fn interpreter_supports_call(c: &CallDescr) -> bool {
         (1..=4, false) if ints => true,
         (1, true) => true,
         (1, false) => true,
-        (2, true) => c.args == [Type::Float, Type::Float],
+        (2, true) => c.args[..] == [Type::Float, Type::Float],
         _ => false,
     }
 }
@@ -438,7 +438,7 @@ unsafe fn call(c: &CallDescr, args: &[u64]) -> u64 {
                 |g: extern "C" fn(f64) -> u64| g(fa(0)),
                 extern "C" fn(f64) -> u64
             ),
-            (2, false, true) if c.args == [Float, Float] => {
+            (2, false, true) if c.args[..] == [Float, Float] => {
                 ret!(
                     |g: extern "C" fn(f64, f64) -> f64| g(fa(0), fa(1)).to_bits(),
                     extern "C" fn(f64, f64) -> f64

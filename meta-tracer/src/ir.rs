@@ -240,7 +240,7 @@ pub struct CallDescr {
     /// Address of an `extern "C"` function.
     pub addr: usize,
     /// Argument types.
-    pub args: Vec<Type>,
+    pub args: std::borrow::Cow<'static, [Type]>,
     /// Result type (`Void` for none).
     pub ret: Type,
     /// What the call may do.

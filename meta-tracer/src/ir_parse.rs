@@ -269,7 +269,7 @@ impl Parser {
                 Descr::Call(CallDescr {
                     name: head[0].to_string().into(),
                     addr: parse_int(head[1])? as usize,
-                    args,
+                    args: args.into(),
                     ret: ty(tail[1])?,
                     effects: Effects {
                         kind,
