@@ -2,6 +2,7 @@ use interp_example::cli::Options;
 
 fn usage() -> ! {
     eprintln!("usage: interp-example [--no-jit] [--jit-threshold N] [--jit-stats] [--jit-dump[=FILE]] [PROGRAM [ARGS...]]");
+    eprintln!("       interp-example --stm-report STMLOG-FILE");
     std::process::exit(2)
 }
 
@@ -30,6 +31,19 @@ fn main() {
                         .parse()
                         .unwrap_or_else(|_| usage()),
                 )
+            }
+            "--stm-report" => {
+                let file = args.next().unwrap_or_else(|| usage());
+                match stm_core::report::render(std::path::Path::new(&file)) {
+                    Ok(text) => {
+                        print!("{text}");
+                        std::process::exit(0)
+                    }
+                    Err(e) => {
+                        eprintln!("interp-example: {e}");
+                        std::process::exit(1)
+                    }
+                }
             }
             "--help" | "-h" => usage(),
             _ => {

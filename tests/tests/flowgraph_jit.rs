@@ -183,3 +183,87 @@ fn bad_programs_are_errors_not_panics() {
         }
     }
 }
+
+#[test]
+fn dumps_show_every_stage_with_locations() {
+    let prog = Rc::new(program("abs_sum.fg"));
+    let path = std::env::temp_dir().join(format!("metatracer-dump-{}.txt", std::process::id()));
+    let cfg = JitConfig {
+        threshold: 5,
+        dump: Some(DumpTarget::File(path.clone())),
+        ..JitConfig::default()
+    };
+    let p = prog.clone();
+    let mut jit = JitDriver::new(
+        cfg,
+        Box::new(CraneliftBackend::new().unwrap()),
+        move |pc: &u32| p.location(*pc),
+    );
+    let r = flowgraph::run(&prog, &[("n".to_string(), Val::Int(300))], &mut jit);
+    assert_eq!(r.map(|v| prog.show(v)), Ok("90300".to_string()));
+    drop(jit); // flushes the dump
+    let dump = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    for section in [
+        "recorded",
+        "after fold",
+        "after cse",
+        "after guards",
+        "after dce",
+        "cranelift-ir",
+        "disassembly",
+    ] {
+        assert!(
+            dump.contains("at abs_sum.fg:") && dump.contains(section),
+            "missing {section} in dump:\n{dump}"
+        );
+    }
+    // Source locations label the operations.
+    assert!(dump.contains("; abs_sum.fg:"), "{dump}");
+    // The textual IR in the dump parses back.
+    let recorded = dump
+        .split("---- ")
+        .find(|s| s.contains(": recorded"))
+        .unwrap();
+    let ir = recorded.split_once('\n').unwrap().1;
+    meta_tracer::ir_parse::parse_trace(ir)
+        .unwrap()
+        .verify()
+        .unwrap();
+}
+
+#[test]
+fn aborts_are_named_and_lead_to_blacklisting() {
+    let prog = Rc::new(program("power.fg"));
+    let cfg = JitConfig {
+        threshold: 2,
+        trace_limit: 1,
+        max_aborts: 3,
+        ..JitConfig::default()
+    };
+    let p = prog.clone();
+    let mut jit = JitDriver::new(
+        cfg,
+        Box::new(CraneliftBackend::new().unwrap()),
+        move |pc: &u32| p.location(*pc),
+    );
+    let r = flowgraph::run(
+        &prog,
+        &[
+            ("x".to_string(), Val::Int(1)),
+            ("y".to_string(), Val::Int(10_000)),
+        ],
+        &mut jit,
+    );
+    assert_eq!(r.map(|v| prog.show(v)), Ok("1".to_string()));
+    let s = jit.stats();
+    assert_eq!(
+        s.aborts.get(&AbortReason::TraceTooLong),
+        Some(&3),
+        "{}",
+        s.report()
+    );
+    assert_eq!(s.blacklisted, 1);
+    assert_eq!(s.traces_compiled, 0);
+    assert!(s.report().contains("trace too long"));
+}
