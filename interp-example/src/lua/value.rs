@@ -72,6 +72,55 @@ pub unsafe fn num_at(p: *const Value) -> f64 {
     *((p as *const u8).add(8) as *const f64)
 }
 
+/// Writes `Value::Int(i)` as two 8-byte stores (tag word with zeroed
+/// padding, then payload), so later 8-byte loads by [`copy_value`] and
+/// the tag/payload readers are store-forwarded (a 16-byte load after a
+/// 1-byte tag store stalls on x86).
+///
+/// # Safety
+/// `p` must be valid for writes of a `Value`.
+#[inline(always)]
+pub unsafe fn write_int(p: *mut Value, i: i64) {
+    let w = p as *mut u64;
+    *w = TAG_INT as u64;
+    *w.add(1) = i as u64;
+}
+
+/// Writes `Value::Num(f)` like [`write_int`].
+///
+/// # Safety
+/// `p` must be valid for writes of a `Value`.
+#[inline(always)]
+pub unsafe fn write_num(p: *mut Value, f: f64) {
+    let w = p as *mut u64;
+    *w = TAG_NUM as u64;
+    *w.add(1) = f.to_bits();
+}
+
+/// Copies a value as two 8-byte words (possibly-uninitialized padding is
+/// moved as `MaybeUninit`, which is allowed).
+///
+/// # Safety
+/// `src` must point to a valid `Value`, `dst` be valid for writes.
+#[inline(always)]
+pub unsafe fn copy_value(dst: *mut Value, src: *const Value) {
+    use std::mem::MaybeUninit;
+    let s = src as *const MaybeUninit<u64>;
+    let d = dst as *mut MaybeUninit<u64>;
+    let (a, b) = (*s, *s.add(1));
+    *d = a;
+    *d.add(1) = b;
+}
+
+/// Table handle payload of the value at `p`.
+///
+/// # Safety
+/// `p` must point to a valid `Value::Table`.
+#[inline(always)]
+pub unsafe fn table_at(p: *const Value) -> Gc<Table> {
+    *((p as *const u8).add(8) as *const Gc<Table>)
+}
+
 pub const TAG_NIL: u8 = 0;
 pub const TAG_BOOL: u8 = 1;
 pub const TAG_INT: u8 = 2;

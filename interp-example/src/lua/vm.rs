@@ -25,7 +25,7 @@
 use super::bytecode::{Instr, RK_CONST};
 use super::heap::{Gc, Heap};
 use super::value::*;
-use super::value::{int_at, num_at, tag_at};
+use super::value::{copy_value, int_at, num_at, table_at, tag_at, write_int, write_num};
 use std::rc::Rc;
 
 pub const MAX_STACK: usize = 1_000_000;
@@ -1215,10 +1215,14 @@ impl Vm {
                     let (tb, tc) = unsafe { (tag_at(pb), tag_at(pc_)) };
                     if tb == TAG_INT && tc == TAG_INT {
                         let (p, q) = unsafe { (int_at(pb), int_at(pc_)) };
-                        reg!($a) = $int(p, q);
+                        match $int(p, q) {
+                            Value::Int(r) => unsafe { write_int(regs.add($a as usize), r) },
+                            Value::Num(r) => unsafe { write_num(regs.add($a as usize), r) },
+                            other => reg!($a) = other,
+                        }
                     } else if tb == TAG_NUM && tc == TAG_NUM {
                         let (p, q) = unsafe { (num_at(pb), num_at(pc_)) };
-                        reg!($a) = Value::Num($flt(p, q));
+                        unsafe { write_num(regs.add($a as usize), $flt(p, q)) };
                     } else {
                         let x = unsafe { *pb };
                         let y = unsafe { *pc_ };
@@ -1272,9 +1276,13 @@ impl Vm {
                 let i = unsafe { *code.get_unchecked(pc) };
                 pc += 1;
                 match i {
-                    Instr::Move(a, b) => reg!(a) = reg!(b),
+                    // SAFETY: both are this frame's registers (see `reg!`).
+                    Instr::Move(a, b) => unsafe {
+                        copy_value(regs.add(a as usize), regs.add(b as usize))
+                    },
                     Instr::LoadK(a, kx) => reg!(a) = k[kx as usize],
-                    Instr::LoadI(a, v) => reg!(a) = Value::Int(v as i64),
+                    // SAFETY: a register of this frame (see `reg!`).
+                    Instr::LoadI(a, v) => unsafe { write_int(regs.add(a as usize), v as i64) },
                     Instr::LoadNil(a, n) => {
                         for r in a as usize..=a as usize + n as usize {
                             reg!(r) = Value::Nil;
@@ -1353,6 +1361,29 @@ impl Vm {
                         }
                     }
                     Instr::GetTable(a, b, c) => {
+                        // fast path: plain array read
+                        let pt = unsafe { regs.add(b as usize) as *const Value };
+                        let pk = rkp!(c);
+                        // SAFETY: valid values (see `reg!`); the tags are checked
+                        // before reading the payloads as table handle / integer.
+                        let fast = unsafe {
+                            if tag_at(pt) == TAG_TABLE && tag_at(pk) == TAG_INT {
+                                let tb = table_at(pt);
+                                let i = int_at(pk);
+                                let arr = &tb.get().arr;
+                                if (i as u64).wrapping_sub(1) < arr.len() as u64 {
+                                    *arr.get_unchecked((i - 1) as usize)
+                                } else {
+                                    Value::Nil
+                                }
+                            } else {
+                                Value::Nil
+                            }
+                        };
+                        if !fast.is_nil() {
+                            reg!(a) = fast;
+                            continue;
+                        }
                         let t = reg!(b);
                         let key = rk!(c);
                         let v = match (t, key) {
@@ -1407,6 +1438,24 @@ impl Vm {
                         reg!(a) = v;
                     }
                     Instr::SetTable(a, b, c) => {
+                        // fast path: plain array write inside the array part
+                        let pt = unsafe { regs.add(a as usize) as *const Value };
+                        let pk = rkp!(b);
+                        // SAFETY: as in GetTable's fast path.
+                        let val = rk!(c);
+                        unsafe {
+                            if tag_at(pt) == TAG_TABLE && tag_at(pk) == TAG_INT {
+                                let tb = table_at(pt);
+                                let t = tb.get_mut();
+                                let i = int_at(pk);
+                                if t.meta.is_none()
+                                    && (i as u64).wrapping_sub(1) < t.arr.len() as u64
+                                {
+                                    *t.arr.get_unchecked_mut((i - 1) as usize) = val;
+                                    continue;
+                                }
+                            }
+                        }
                         let t = reg!(a);
                         let key = rk!(b);
                         let v = rk!(c);
@@ -1794,35 +1843,34 @@ impl Vm {
                     }
                     Instr::ForLoop(a, off) => {
                         let a = a as usize;
-                        match reg!(a + 2) {
-                            Value::Int(step) => {
-                                // R[a+1] holds the remaining iteration count
-                                if let Value::Int(count) = reg!(a + 1) {
-                                    if count > 0 {
-                                        reg!(a + 1) = Value::Int(count - 1);
-                                        if let Value::Int(i) = reg!(a) {
-                                            let ni = i.wrapping_add(step);
-                                            reg!(a) = Value::Int(ni);
-                                            reg!(a + 3) = Value::Int(ni);
-                                        }
-                                        // MERGE POINT (loop back-edge)
-                                        pc = (pc as isize + off as isize) as usize;
-                                    }
+                        // SAFETY: R[a..a+4] are this frame's registers (see `reg!`).
+                        let pa = unsafe { regs.add(a) };
+                        if unsafe { tag_at(pa.add(2)) } == TAG_INT {
+                            // R[a+1] holds the remaining iteration count
+                            let count = unsafe { int_at(pa.add(1)) };
+                            if count > 0 {
+                                let ni = unsafe { int_at(pa).wrapping_add(int_at(pa.add(2))) };
+                                unsafe {
+                                    write_int(pa.add(1), count - 1);
+                                    write_int(pa, ni);
+                                    write_int(pa.add(3), ni);
                                 }
+                                // MERGE POINT (loop back-edge)
+                                pc = (pc as isize + off as isize) as usize;
                             }
-                            Value::Num(step) => {
-                                if let (Value::Num(i), Value::Num(lim)) = (reg!(a), reg!(a + 1)) {
-                                    let ni = i + step;
-                                    let cont = if step > 0.0 { ni <= lim } else { lim <= ni };
-                                    if cont {
-                                        reg!(a) = Value::Num(ni);
-                                        reg!(a + 3) = Value::Num(ni);
-                                        // MERGE POINT (loop back-edge)
-                                        pc = (pc as isize + off as isize) as usize;
-                                    }
+                        } else {
+                            let (i, lim, step) =
+                                unsafe { (num_at(pa), num_at(pa.add(1)), num_at(pa.add(2))) };
+                            let ni = i + step;
+                            let cont = if step > 0.0 { ni <= lim } else { lim <= ni };
+                            if cont {
+                                unsafe {
+                                    write_num(pa, ni);
+                                    write_num(pa.add(3), ni);
                                 }
+                                // MERGE POINT (loop back-edge)
+                                pc = (pc as isize + off as isize) as usize;
                             }
-                            _ => {}
                         }
                     }
                     Instr::TForCall(a, c) => {
@@ -1959,20 +2007,23 @@ impl Vm {
             }
         }
         let dst = fr.func;
-        if fr.nres < 0 {
-            for i in 0..n {
-                self.stack[dst + i] = self.stack[first + i];
-            }
-            self.top = dst + n;
-        } else {
-            let want = fr.nres as usize;
-            for i in 0..want {
-                self.stack[dst + i] = if i < n {
-                    self.stack[first + i]
+        let want = if fr.nres < 0 { n } else { fr.nres as usize };
+        debug_assert!(dst + want <= self.stack.len() && first + n <= self.stack.len());
+        let sp = self.stack.as_mut_ptr();
+        for i in 0..want {
+            // SAFETY: `first + n` and `dst + want` are within the stack: the
+            // results lie in the returning frame's registers (or below top)
+            // and `dst < first`; the stack holds STACK_SLOTS values.
+            unsafe {
+                if i < n {
+                    copy_value(sp.add(dst + i), sp.add(first + i));
                 } else {
-                    Value::Nil
-                };
+                    *sp.add(dst + i) = Value::Nil;
+                }
             }
+        }
+        if fr.nres < 0 {
+            self.top = dst + n;
         }
         fr.entry
     }
