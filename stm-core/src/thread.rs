@@ -151,6 +151,8 @@ pub struct StmThread {
     rt: Runtime,
     slot: usize,
     rv: u64,
+    /// Newest clock value this thread has seen (its snapshot source).
+    last_clock: u64,
     read_set: Vec<ObjRef>,
     read_locs: Vec<u64>,
     write_set: Vec<UndoEntry>,
@@ -191,6 +193,7 @@ impl Runtime {
             rt: self.clone(),
             slot,
             rv: 0,
+            last_clock: s.clock.0.load(Ordering::Acquire),
             read_set: Vec::with_capacity(256),
             read_locs: Vec::new(),
             filter: [0; FILTER],
@@ -391,8 +394,12 @@ impl StmThread {
             self.inevitable = true;
             self.set_rv(c + 1);
         } else {
-            let c = self.rt.shared.clock.0.load(Ordering::Acquire);
-            self.set_rv(c);
+            // The snapshot is the newest clock value this thread has seen, not
+            // a fresh read of the clock: any past clock value is a valid TL2
+            // snapshot, and reads of objects committed since then simply
+            // extend it. This saves a read of the (contended) clock line per
+            // transaction; the thread still sees its own commits.
+            self.set_rv(self.last_clock);
         }
         Ok(())
     }
@@ -401,6 +408,7 @@ impl StmThread {
     fn set_rv(&mut self, rv: u64) {
         self.rv = rv;
         self.rv_enc = version_word(rv, INC_MASK);
+        self.last_clock = self.last_clock.max(rv);
     }
 
     /// Takes the inevitable token (clock c → c+1) and returns `c`. With
@@ -585,6 +593,7 @@ impl StmThread {
             self.last_wv = wv;
         }
         self.stats.commits += 1;
+        self.last_clock = self.last_clock.max(self.last_wv);
         if let Some(t) = self.attempt_start {
             self.stats.commit_ns += t.elapsed().as_nanos() as u64;
         }

@@ -11,7 +11,9 @@
 //! * commit: CAS the clock c → c+2 for even c only, validate unless rv+2 == wv,
 //!   release locks with the new version; abort: restore, bump incarnation;
 //! * inevitable: CAS c → c+1, validate (waiting for owners, asking them to
-//!   abort), never abort afterwards; commit by storing c+2.
+//!   abort), never abort afterwards; commit by storing c+2;
+//! * snapshots: a transaction starts from the newest clock value its thread
+//!   has seen (not a fresh clock read), as the runtime does.
 //!
 //! Shuttle explores interleavings under sequential consistency; the weak-memory
 //! argument (fences, TSO) is made in `abi.rs`/`thread.rs` and not checked here
@@ -34,6 +36,9 @@ struct World {
     clock: AtomicU64,
     objs: Vec<Obj>,
     abort_req: Vec<AtomicU8>,
+    /// Per thread: newest clock value seen (the runtime's `last_clock`); only
+    /// its own thread touches it.
+    last_clock: Vec<AtomicU64>,
     inevitable_running: AtomicBool,
 }
 
@@ -49,6 +54,7 @@ impl World {
                 })
                 .collect(),
             abort_req: (0..threads).map(|_| AtomicU8::new(0)).collect(),
+            last_clock: (0..threads).map(|_| AtomicU64::new(2)).collect(),
             inevitable_running: AtomicBool::new(false),
         })
     }
@@ -83,9 +89,14 @@ impl<'w> Tx<'w> {
             let c = t.take_token();
             t.enter_inevitable(c);
         } else {
-            t.rv = w.clock.load(Acquire);
+            // Stale snapshot, as in the runtime: the newest value seen.
+            t.rv = w.last_clock[slot].load(Relaxed);
         }
         t
+    }
+    fn saw(&self, c: u64) {
+        let l = &self.w.last_clock[self.slot];
+        l.store(l.load(Relaxed).max(c), Relaxed);
     }
     fn rv_enc(&self) -> u64 {
         (self.rv << INC) | INC_MASK
@@ -133,6 +144,7 @@ impl<'w> Tx<'w> {
         }
         if self.validate() {
             self.rv = now;
+            self.saw(now);
             Ok(())
         } else {
             Err(Abort)
@@ -246,6 +258,7 @@ impl<'w> Tx<'w> {
             self.w.inevitable_running.store(false, SeqCst);
             self.w.clock.store(c + 1, Release);
             self.release((c + 1) << INC);
+            self.saw(c + 1);
             return Ok(c + 1);
         }
         if self.undo.is_empty() {
@@ -274,6 +287,7 @@ impl<'w> Tx<'w> {
         }
         self.release(wv << INC);
         self.undo.clear();
+        self.saw(wv);
         Ok(wv)
     }
     fn rollback(&mut self) {
