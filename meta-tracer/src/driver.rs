@@ -58,11 +58,25 @@ pub enum Recording<G> {
 
 struct Installed<G> {
     trace: Trace,
+    start: G,
     greens: Vec<G>,
     code: Box<dyn CompiledTrace>,
     stats_index: usize,
     exits: Vec<u64>,
+    mismatches: u64,
+    /// Entries and iterations in the current judging window.
+    window: (u64, u64),
 }
+
+/// A compiled loop is judged after this many entries (or refused entries).
+const JUDGE_AFTER: u64 = 64;
+/// A loop averaging fewer iterations than this per entry costs more in
+/// entering and leaving than it saves (until bridges exist): it is
+/// discarded and the location may be traced again, now that the common path
+/// may have changed.
+const MIN_ITERATIONS_PER_ENTRY: u64 = 4;
+/// Discarded traces at one location before it is blacklisted.
+const MAX_RETRACES: u32 = 3;
 
 /// The JIT for one interpreter (one per guest thread).
 pub struct JitDriver<G: Green> {
@@ -297,10 +311,13 @@ impl<G: Green> JitDriver<G> {
         let exits = vec![0; trace.snapshots.len()];
         self.installed.push(Installed {
             trace,
+            start,
             greens,
             code,
             stats_index: id - 1,
             exits,
+            mismatches: 0,
+            window: (0, 0),
         });
         self.loops.entry(start).or_default().compiled = Some(self.installed.len() - 1);
     }
@@ -311,6 +328,10 @@ impl<G: Green> JitDriver<G> {
             let (tag, bits) = frame.read_slot(inp.slot);
             if tag != inp.tag {
                 self.stats.entry_type_mismatches += 1;
+                inst.mismatches += 1;
+                if inst.mismatches >= JUDGE_AFTER {
+                    self.discard(idx);
+                }
                 return Enter::Interpret;
             }
             self.buf[k] = bits;
@@ -338,7 +359,41 @@ impl<G: Green> JitDriver<G> {
         if let Err(e) = restore(&inst.trace, snap, &self.buf, frame) {
             panic!("resume failed: {}", e.0);
         }
+        // Judge the trace over windows of entries, so that a loop whose
+        // common path changed midway is noticed.
+        inst.window.0 += 1;
+        inst.window.1 += ctx.iterations;
+        if inst.window.0 == JUDGE_AFTER {
+            let poor = self.config.count_iterations
+                && inst.window.1 < JUDGE_AFTER * MIN_ITERATIONS_PER_ENTRY;
+            inst.window = (0, 0);
+            if poor {
+                self.discard(idx);
+            }
+        }
         Enter::Resumed(green)
+    }
+
+    /// Uninstalls a trace that does not pay off; its location may be traced
+    /// again (up to `MAX_RETRACES` times, then it is blacklisted).
+    fn discard(&mut self, idx: usize) {
+        let inst = &self.installed[idx];
+        let loc = (self.printer)(&inst.start);
+        let id = inst.stats_index + 1;
+        let state = self.loops.entry(inst.start).or_default();
+        state.compiled = None;
+        state.retraces += 1;
+        state.counter = 0;
+        let black = state.retraces >= MAX_RETRACES;
+        if black {
+            state.blacklisted = true;
+            self.stats.blacklisted += 1;
+        }
+        self.stats.traces_discarded += 1;
+        self.dump_text(&format!(
+            "---- trace {id} at {loc}: discarded (too few iterations per entry){}\n",
+            if black { "; location blacklisted" } else { "" }
+        ));
     }
 
     fn dump_text(&mut self, s: &str) {

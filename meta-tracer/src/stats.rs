@@ -47,8 +47,11 @@ pub struct JitStats {
     pub aborts: BTreeMap<AbortReason, u64>,
     /// Traces compiled and installed.
     pub traces_compiled: u64,
-    /// Locations blacklisted after repeated aborts.
+    /// Locations blacklisted after repeated aborts or discarded traces.
     pub blacklisted: u64,
+    /// Compiled traces discarded because they averaged too few iterations
+    /// per entry or were refused entry too often.
+    pub traces_discarded: u64,
     /// Compiled-code entries.
     pub entries: u64,
     /// Entries refused because a slot's type tag differed from the trace's.
@@ -84,6 +87,7 @@ impl JitStats {
             let _ = writeln!(s, "  {:<32} {n}", r.name());
         }
         let _ = writeln!(s, "traces compiled:     {}", self.traces_compiled);
+        let _ = writeln!(s, "traces discarded:    {}", self.traces_discarded);
         let _ = writeln!(s, "blacklisted loops:   {}", self.blacklisted);
         let _ = writeln!(s, "compiled-code entries: {}", self.entries);
         let _ = writeln!(

@@ -62,6 +62,8 @@ pub(crate) struct LoopState {
     pub blacklisted: bool,
     /// Index of the compiled trace starting here.
     pub compiled: Option<usize>,
+    /// Compiled traces discarded here because they did not pay off.
+    pub retraces: u32,
 }
 
 impl LoopState {

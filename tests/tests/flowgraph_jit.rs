@@ -267,3 +267,17 @@ fn aborts_are_named_and_lead_to_blacklisting() {
     assert_eq!(s.traces_compiled, 0);
     assert!(s.report().contains("trace too long"));
 }
+
+#[test]
+fn a_trace_whose_path_stopped_being_taken_is_retraced() {
+    // After the flip at i = 0, the first trace (recorded on the negative
+    // branch) exits on every entry; the driver discards it and records the
+    // now-common path, instead of bouncing in and out 100000 times.
+    let prog = Rc::new(program("abs_sum.fg"));
+    let (r, s) = run(&prog, &[("n", Val::Int(100_000))], Mode::On);
+    assert_eq!(r.unwrap(), (100_000i64 * 100_000 + 100_000).to_string());
+    assert_eq!(s.traces_discarded, 1, "{}", s.report());
+    assert_eq!(s.traces_compiled, 2, "{}", s.report());
+    assert!(s.entries < 1000, "{}", s.report());
+    assert!(s.iterations > 199_000, "{}", s.report());
+}
