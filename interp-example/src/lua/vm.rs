@@ -1416,6 +1416,22 @@ impl Vm {
                         reg!(a) = v;
                     }
                     Instr::GetField(a, b, c) => {
+                        // SAFETY: registers/constants as in `reg!`; the tag is
+                        // checked before reading the table handle.
+                        unsafe {
+                            let pt = regs.add(b as usize) as *const Value;
+                            if tag_at(pt) == TAG_TABLE {
+                                if let Value::Str(ks) = *k.get_unchecked(c as usize) {
+                                    let tg = table_at(pt);
+                                    let tb = tg.get();
+                                    let v = tb.get_str(ks);
+                                    if !v.is_nil() || tb.meta.is_none() {
+                                        copy_value(regs.add(a as usize), &v);
+                                        continue;
+                                    }
+                                }
+                            }
+                        }
                         let t = reg!(b);
                         let key = k[c as usize];
                         let v = match (t, key) {
@@ -1480,6 +1496,28 @@ impl Vm {
                         }
                     }
                     Instr::SetField(a, b, c) => {
+                        // SAFETY: as in GetField.
+                        unsafe {
+                            let pt = regs.add(a as usize) as *const Value;
+                            if tag_at(pt) == TAG_TABLE {
+                                if let Value::Str(ks) = *k.get_unchecked(b as usize) {
+                                    let tg = table_at(pt);
+                                    let tb = tg.get_mut();
+                                    if tb.meta.is_none() {
+                                        let v = if c & RK_CONST != 0 {
+                                            *k.get_unchecked((c & 0x7fff) as usize)
+                                        } else {
+                                            *regs.add(c as usize)
+                                        };
+                                        let g = tb.set_str(ks, v);
+                                        if g > 0 {
+                                            self.heap.note_growth(g);
+                                        }
+                                        continue;
+                                    }
+                                }
+                            }
+                        }
                         let t = reg!(a);
                         let key = k[b as usize];
                         let v = rk!(c);
@@ -1506,6 +1544,22 @@ impl Vm {
                         }
                     }
                     Instr::SelfOp(a, b, c) => {
+                        // SAFETY: as in GetField.
+                        unsafe {
+                            let pt = regs.add(b as usize) as *const Value;
+                            if tag_at(pt) == TAG_TABLE {
+                                if let Value::Str(ks) = *k.get_unchecked(c as usize) {
+                                    let tg = table_at(pt);
+                                    let tb = tg.get();
+                                    let v = tb.get_str(ks);
+                                    if !v.is_nil() || tb.meta.is_none() {
+                                        copy_value(regs.add(a as usize + 1), pt);
+                                        copy_value(regs.add(a as usize), &v);
+                                        continue;
+                                    }
+                                }
+                            }
+                        }
                         let obj = reg!(b);
                         let key = k[c as usize];
                         reg!(a + 1) = obj;
