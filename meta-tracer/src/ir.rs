@@ -405,6 +405,28 @@ impl Opcode {
     pub fn is_guard(self) -> bool {
         matches!(self.kind(), OpKind::Guard | OpKind::GuardedPure)
     }
+    /// True for operations whose two operands may be swapped.
+    pub fn is_commutative(self) -> bool {
+        use Opcode::*;
+        matches!(
+            self,
+            IntAdd
+                | IntMul
+                | IntAnd
+                | IntOr
+                | IntXor
+                | IntEq
+                | IntNe
+                | IntAddOvf
+                | IntMulOvf
+                | FloatAdd
+                | FloatMul
+                | FloatEq
+                | FloatNe
+                | PtrEq
+                | PtrNe
+        )
+    }
     /// True if the operation can be removed when its result is unused.
     pub fn is_removable_when_unused(self) -> bool {
         matches!(self.kind(), OpKind::Pure | OpKind::Load | OpKind::Alloc)

@@ -13,28 +13,6 @@ use super::rewrite;
 use crate::ir::*;
 use std::collections::HashMap;
 
-fn commutative(op: Opcode) -> bool {
-    use Opcode::*;
-    matches!(
-        op,
-        IntAdd
-            | IntMul
-            | IntAnd
-            | IntOr
-            | IntXor
-            | IntEq
-            | IntNe
-            | IntAddOvf
-            | IntMulOvf
-            | FloatAdd
-            | FloatMul
-            | FloatEq
-            | FloatNe
-            | PtrEq
-            | PtrNe
-    )
-}
-
 /// Runs the pass.
 pub fn run(trace: &mut Trace) {
     let mut seen: HashMap<(Opcode, Vec<Operand>, Option<DescrId>), Operand> = HashMap::new();
@@ -55,7 +33,7 @@ pub fn run(trace: &mut Trace) {
             return true;
         }
         let mut args = op.args.clone();
-        if commutative(op.opcode) && args.len() == 2 {
+        if op.opcode.is_commutative() && args.len() == 2 {
             if let (Operand::Val(a), Operand::Val(b)) = (args[0], args[1]) {
                 if b < a {
                     args.swap(0, 1);

@@ -18,24 +18,6 @@ use super::rewrite;
 use crate::backend::eval_pure;
 use crate::ir::*;
 
-fn commutative(op: Opcode) -> bool {
-    use Opcode::*;
-    matches!(
-        op,
-        IntAdd
-            | IntMul
-            | IntAnd
-            | IntOr
-            | IntXor
-            | IntEq
-            | IntNe
-            | IntAddOvf
-            | IntMulOvf
-            | PtrEq
-            | PtrNe
-    )
-}
-
 /// The comparison with swapped operands (`a < b` is `b > a`).
 pub fn swapped_comparison(op: Opcode) -> Option<Opcode> {
     use Opcode::*;
@@ -113,7 +95,7 @@ pub fn run(trace: &mut Trace) {
             }
             // Canonical operand order.
             if op.args.len() == 2 && op.args[0].is_const() && !op.args[1].is_const() {
-                if commutative(op.opcode) {
+                if op.opcode.is_commutative() {
                     op.args.swap(0, 1);
                 } else if let Some(sw) = swapped_comparison(op.opcode) {
                     op.opcode = sw;
