@@ -83,9 +83,9 @@ pub enum Instr {
     ForPrep(u8, i32),
     /// numeric for back-edge
     ForLoop(u8, i32),
-    /// R[a+3..a+2+c] = R[a](R[a+1], R[a+2])
+    /// R[a+4..a+3+c] = R[a](R[a+1], R[a+2]) (R[a+3] is the closing value)
     TForCall(u8, u8),
-    /// if R[a+3] != nil { R[a+2] = R[a+3]; pc += sbx } (back-edge)
+    /// if R[a+4] != nil { R[a+2] = R[a+4]; pc += sbx } (back-edge)
     TForLoop(u8, i32),
     /// R[a][off+i] = R[a+i], 1 <= i <= b (b=0: to top)
     SetList(u8, u8, u32),
@@ -93,6 +93,8 @@ pub enum Instr {
     Closure(u8, u32),
     /// R[a], ..., R[a+b-2] = vararg (b=0: all, sets top)
     VarArg(u8, u8),
+    /// mark R[a] as to-be-closed (`local x <close>`, generic-for closing value)
+    Tbc(u8),
 }
 
 impl Instr {

@@ -975,6 +975,11 @@ impl<'h> Compiler<'h> {
                     if matches!(attr, Attrib::Const | Attrib::Close) {
                         self.f().actives.last_mut().unwrap().is_const = true;
                     }
+                    if matches!(attr, Attrib::Close) {
+                        // closing happens through `Close` at block exit
+                        self.f().blocks.last_mut().unwrap().has_upval = true;
+                        self.emit(Instr::Tbc(base + i as u8));
+                    }
                 }
             }
             StatKind::LocalFunction(name, body) => {
@@ -1098,10 +1103,13 @@ impl<'h> Compiler<'h> {
             }
             StatKind::GenFor(names, exprs, body) => {
                 self.open_block(true);
-                let base = self.explist_to_regs(exprs, 3)?;
+                let base = self.explist_to_regs(exprs, 4)?;
                 self.add_local(b"(for state)".to_vec(), base);
                 self.add_local(b"(for state)".to_vec(), base + 1);
                 self.add_local(b"(for state)".to_vec(), base + 2);
+                self.add_local(b"(for state)".to_vec(), base + 3);
+                self.emit(Instr::Tbc(base + 3));
+                self.f().blocks.last_mut().unwrap().has_upval = true;
                 let nv = names.len();
                 let vbase = self.alloc_regs(nv)?;
                 for (i, n) in names.iter().enumerate() {

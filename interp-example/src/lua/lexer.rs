@@ -356,6 +356,13 @@ impl<'a> Lexer<'a> {
                         b';' => Token::Semi,
                         b',' => Token::Comma,
                         _ => {
+                            if c == 0 {
+                                // lua5.4 shows no token text for a NUL byte
+                                return Err(format!(
+                                    "{}:{}: unexpected symbol",
+                                    self.chunk, self.line
+                                ));
+                            }
                             let near = if c.is_ascii_graphic() {
                                 (c as char).to_string()
                             } else {

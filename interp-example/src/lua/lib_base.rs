@@ -564,7 +564,12 @@ pub fn display_chunkname(name: &[u8]) -> String {
 }
 
 fn lua_load(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
-    let chunk = arg(vm, base, n, 0);
+    let mut chunk = arg(vm, base, n, 0);
+    if let Value::Int(_) | Value::Num(_) = chunk {
+        let b = vm.tostring_basic(chunk);
+        chunk = vm.str(&b);
+        vm.stack[base] = chunk;
+    }
     let src: Vec<u8> = match chunk {
         Value::Str(s) => s.get().bytes.to_vec(),
         Value::LFn(_) | Value::NFn(_) => {

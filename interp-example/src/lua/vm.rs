@@ -172,6 +172,8 @@ pub struct Vm {
     pub current_native: Option<Gc<NClosure>>,
     /// A native function is running (innermost activation).
     pub in_native: bool,
+    /// Stack slots holding to-be-closed values (ascending).
+    pub tbc: Vec<usize>,
 }
 
 fn fmt_ptr(kind: &str, addr: usize) -> String {
@@ -202,6 +204,7 @@ impl Vm {
             c_caller: false,
             current_native: None,
             in_native: false,
+            tbc: Vec::new(),
         }
     }
 
@@ -568,6 +571,18 @@ impl Vm {
                 }
                 self.close_upvals(func);
                 self.frames.truncate(depth);
+                if let Some(&t) = self.tbc.last() {
+                    if t >= func {
+                        let tb = e.traceback.take();
+                        self.top = self.top.max(self.free_top());
+                        if let Err(ne) = self.close_tbc(func, Some(e.value)) {
+                            e = ne;
+                        }
+                        if e.traceback.is_none() {
+                            e.traceback = tb;
+                        }
+                    }
+                }
                 Err(e)
             }
         }
@@ -729,6 +744,33 @@ impl Vm {
             from_native: entry && self.in_native,
         });
         Ok(())
+    }
+
+    /// Calls `__close` of the to-be-closed values at stack slots >= `level`
+    /// (innermost first) with the error value (or nil).
+    pub fn close_tbc(&mut self, level: usize, err: Option<Value>) -> LResult<()> {
+        let mut err = err;
+        let mut result = Ok(());
+        while let Some(&idx) = self.tbc.last() {
+            if idx < level {
+                break;
+            }
+            self.tbc.pop();
+            let v = self.stack[idx];
+            let h = self.metamethod(v, Tm::Close);
+            if h.is_nil() {
+                continue;
+            }
+            let e = err.unwrap_or(Value::Nil);
+            self.temp_roots.push(e);
+            let r = self.call_value(h, &[v, e], 0);
+            self.temp_roots.pop();
+            if let Err(ne) = r {
+                err = Some(ne.value);
+                result = Err(ne);
+            }
+        }
+        result
     }
 
     pub fn close_upvals(&mut self, level: usize) {
@@ -1782,6 +1824,30 @@ impl Vm {
                     }
                     Instr::Close(a) => {
                         self.close_upvals(base + a as usize);
+                        if let Some(&t) = self.tbc.last() {
+                            if t >= base + a as usize {
+                                savepc!();
+                                self.top = live_top!();
+                                self.close_tbc(base + a as usize, None)?;
+                            }
+                        }
+                    }
+                    Instr::Tbc(a) => {
+                        let v = reg!(a);
+                        if v.truthy() {
+                            if self.metamethod(v, Tm::Close).is_nil() {
+                                savepc!();
+                                let name = proto
+                                    .local_name(a, pc - 1)
+                                    .map(|n| String::from_utf8_lossy(n).into_owned())
+                                    .unwrap_or_else(|| "?".into());
+                                return Err(self.rt_error(&format!(
+                                    "variable '{}' got a non-closable value",
+                                    name
+                                )));
+                            }
+                            self.tbc.push(base + a as usize);
+                        }
                     }
                     Instr::Eq(kk, b, c) => {
                         let x = rk!(b);
@@ -1852,6 +1918,12 @@ impl Vm {
                             match self.stack[func] {
                                 Value::LFn(ncl) => {
                                     // reuse the current frame
+                                    if let Some(&t) = self.tbc.last() {
+                                        if t >= base {
+                                            self.top = (func + nargs + 1).max(live_top!());
+                                            self.close_tbc(base, None)?;
+                                        }
+                                    }
                                     self.close_upvals(base);
                                     let cur = self.frames.pop().unwrap();
                                     let dst = cur.func;
@@ -1884,6 +1956,13 @@ impl Vm {
                         } else {
                             self.top - first
                         };
+                        if let Some(&t) = self.tbc.last() {
+                            if t >= base {
+                                savepc!();
+                                self.top = (first + n).max(live_top!());
+                                self.close_tbc(base, None)?;
+                            }
+                        }
                         if self.do_return(first, n) {
                             return Ok(());
                         }
@@ -1939,15 +2018,15 @@ impl Vm {
                                 if let Value::Table(t) = self.stack[ra + 1] {
                                     match t.get().next(self.stack[ra + 2]) {
                                         Ok(Some((kk, vv))) => {
-                                            self.stack[ra + 3] = kk;
+                                            self.stack[ra + 4] = kk;
                                             if c >= 2 {
-                                                self.stack[ra + 4] = vv;
+                                                self.stack[ra + 5] = vv;
                                             }
                                             for r in 2..c as usize {
-                                                self.stack[ra + 3 + r] = Value::Nil;
+                                                self.stack[ra + 4 + r] = Value::Nil;
                                             }
                                         }
-                                        Ok(None) => self.stack[ra + 3] = Value::Nil,
+                                        Ok(None) => self.stack[ra + 4] = Value::Nil,
                                         Err(()) => {
                                             return Err(self.rt_error("invalid key to 'next'"))
                                         }
@@ -1965,7 +2044,7 @@ impl Vm {
                                 tn
                             )));
                         }
-                        let cb = ra + 3 + c as usize;
+                        let cb = ra + 4 + c as usize;
                         self.ensure_stack(cb + 4)?;
                         self.stack[cb] = f;
                         self.stack[cb + 1] = self.stack[ra + 1];
@@ -1973,7 +2052,7 @@ impl Vm {
                         self.top = cb + 3;
                         self.call(cb, 2, c as i32)?;
                         for r in 0..c as usize {
-                            self.stack[ra + 3 + r] = self.stack[cb + r];
+                            self.stack[ra + 4 + r] = self.stack[cb + r];
                         }
                         if self.heap.should_collect() {
                             self.collect(live_top!());
@@ -1981,7 +2060,7 @@ impl Vm {
                     }
                     Instr::TForLoop(a, off) => {
                         let ra = base + a as usize;
-                        let v = self.stack[ra + 3];
+                        let v = self.stack[ra + 4];
                         if !v.is_nil() {
                             self.stack[ra + 2] = v;
                             // MERGE POINT (loop back-edge)
