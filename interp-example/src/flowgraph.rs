@@ -382,6 +382,16 @@ pub fn run(
         }
     }
     let mut pc = 0u32;
+    if !jit.enabled() {
+        // No JIT: no merge points either.
+        loop {
+            match step(&mut Plain, prog, &mut f.vars, pc) {
+                Ok(n) => pc = n,
+                Err(Exit::Stop(v)) => return Ok(v),
+                Err(Exit::Error(e)) => return Err(e),
+            }
+        }
+    }
     loop {
         // Plain interpretation: the tracer calls compile to nothing, and
         // the only JIT cost is one flag test at backward jumps.

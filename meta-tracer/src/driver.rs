@@ -22,7 +22,7 @@ use crate::optimize;
 use crate::record::{AbortReason, Recorder};
 use crate::resume::{restore, RedFrame};
 use crate::stats::{JitStats, TraceStats};
-use crate::warmup::{FxBuild, LoopState};
+use crate::warmup::{hot_slot, FxBuild, HotCounters, LoopState};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::io::Write;
@@ -84,6 +84,7 @@ pub struct JitDriver<G: Green> {
     backend: Box<dyn Backend>,
     printer: Box<dyn Fn(&G) -> String>,
     loops: HashMap<G, LoopState, FxBuild>,
+    hot: HotCounters,
     installed: Vec<Installed<G>>,
     stats: JitStats,
     dump: Option<Box<dyn Write>>,
@@ -117,6 +118,7 @@ impl<G: Green> JitDriver<G> {
             },
         };
         JitDriver {
+            hot: HotCounters::new(config.threshold),
             config,
             backend,
             printer: Box::new(printer),
@@ -165,12 +167,36 @@ impl<G: Green> JitDriver<G> {
         if !self.config.enabled {
             return Enter::Interpret;
         }
+        // Fast path: a shared hot counter, no map lookup (see `warmup`).
+        let slot = hot_slot(&green);
+        if self.hot.count_down(slot) {
+            return Enter::Interpret;
+        }
+        self.can_enter_jit_slow(green, slot, frame)
+    }
+
+    #[inline(never)]
+    fn can_enter_jit_slow(&mut self, green: G, slot: usize, frame: &mut dyn RedFrame) -> Enter<G> {
         let threshold = self.config.threshold;
+        let exact = self.hot.is_exact(slot);
         let state = self.loops.entry(green).or_default();
         if let Some(idx) = state.compiled {
             return self.run_compiled(idx, frame);
         }
-        if state.blacklisted || !state.tick(threshold) {
+        if state.blacklisted {
+            return Enter::Interpret;
+        }
+        let hot = if exact {
+            // The slot is shared with a compiled or blacklisted location:
+            // count this location exactly.
+            state.tick(threshold)
+        } else {
+            // The shared counter ran out: this location has (about)
+            // `threshold` passes, unless it is backing off after aborts.
+            self.hot.reset(slot, threshold);
+            state.trip(threshold)
+        };
+        if !hot {
             return Enter::Interpret;
         }
         self.stats.traces_started += 1;
@@ -320,6 +346,7 @@ impl<G: Green> JitDriver<G> {
             window: (0, 0),
         });
         self.loops.entry(start).or_default().compiled = Some(self.installed.len() - 1);
+        self.hot.make_exact(hot_slot(&start));
     }
 
     fn run_compiled(&mut self, idx: usize, frame: &mut dyn RedFrame) -> Enter<G> {
