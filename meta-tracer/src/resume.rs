@@ -134,6 +134,8 @@ mod tests {
 
     struct Frame {
         slots: Vec<(u8, u64)>,
+        // Boxed: allocated objects must not move when the vector grows.
+        #[allow(clippy::vec_box)]
         heap: Vec<Box<Point>>,
     }
 
