@@ -14,6 +14,7 @@ pub mod ast;
 pub mod bytecode;
 pub mod compiler;
 pub mod heap;
+pub mod jit;
 pub mod lexer;
 pub mod lib_base;
 pub mod lib_math;
@@ -63,8 +64,15 @@ pub fn error_message(vm: &mut Vm, v: Value) -> String {
 
 /// Runs `src` as chunk `chunkname` with `args` as the `arg` table.
 /// Returns the exit status; errors are printed to stderr.
-pub fn run_source(src: &[u8], chunkname: &str, script: &str, args: &[String]) -> i32 {
+pub fn run_source(
+    src: &[u8],
+    chunkname: &str,
+    script: &str,
+    args: &[String],
+    opts: &crate::cli::Options,
+) -> i32 {
     let mut vm = new_vm();
+    jit::attach(&mut vm, opts);
     // arg table
     let argt = vm.new_table(args.len(), 2);
     let s0 = vm.str(script.as_bytes());
@@ -95,6 +103,7 @@ pub fn run_source(src: &[u8], chunkname: &str, script: &str, args: &[String]) ->
     vm.top = 1 + args.len();
     let r = vm.call(0, args.len(), 0);
     let _ = std::io::stdout().flush();
+    jit::detach(&mut vm, opts);
     match r {
         Ok(_) => 0,
         Err(e) => {
@@ -111,7 +120,7 @@ pub fn run_source(src: &[u8], chunkname: &str, script: &str, args: &[String]) ->
 /// Runs a Lua program file (or standard input when `program` is None) with
 /// `args` as its `arg` table; returns the process exit status.
 pub fn run_cli(program: Option<String>, args: Vec<String>, opts: &crate::cli::Options) -> i32 {
-    let _ = opts;
+    let opts = opts.clone();
     let (src, chunkname, script) = match &program {
         Some(p) if p != "-" => match std::fs::read(p) {
             Ok(b) => (b, p.clone(), p.clone()),
@@ -136,7 +145,7 @@ pub fn run_cli(program: Option<String>, args: Vec<String>, opts: &crate::cli::Op
         .stack_size(256 << 20)
         .spawn(move || {
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run_source(&src, &chunkname, &script, &args)
+                run_source(&src, &chunkname, &script, &args, &opts)
             }));
             match r {
                 Ok(code) => code,

@@ -172,6 +172,8 @@ pub struct Vm {
     pub current_native: Option<Gc<NClosure>>,
     /// A native function is running (innermost activation).
     pub in_native: bool,
+    /// The tracing JIT (None: interpret only); see `super::jit`.
+    pub jit: Option<Box<super::jit::LuaJit>>,
     /// Stack slots holding to-be-closed values (ascending).
     pub tbc: Vec<usize>,
 }
@@ -204,6 +206,7 @@ impl Vm {
             c_caller: false,
             current_native: None,
             in_native: false,
+            jit: None,
             tbc: Vec::new(),
         }
     }
@@ -1204,6 +1207,10 @@ impl Vm {
             let k = &proto.consts[..];
             let base = fr.base;
             let mut pc = fr.pc;
+            // JIT hooks (see `super::jit`): merge points when a JIT is
+            // installed; `recording` is true only while a trace is recorded.
+            let jit_on = self.jit.is_some();
+            let mut recording = false;
             // SAFETY (for `reg!`, `rk!` and the instruction fetch below):
             // `push_frame` checked `base + max_stack <= STACK_SLOTS` and the
             // stack never shrinks or reallocates (`Vm::new`); the compiler
@@ -1316,6 +1323,9 @@ impl Vm {
             loop {
                 // SAFETY: see the comment above `reg!`.
                 let i = unsafe { *code.get_unchecked(pc) };
+                if recording {
+                    recording = super::jit::record_instr(self, proto, base, pc);
+                }
                 pc += 1;
                 match i {
                     // SAFETY: both are this frame's registers (see `reg!`).
@@ -1821,6 +1831,9 @@ impl Vm {
                     Instr::Jmp(off) => {
                         // MERGE POINT when off < 0 (backward jump)
                         pc = (pc as isize + off as isize) as usize;
+                        if off < 0 && jit_on {
+                            pc = super::jit::merge_point(self, proto, base, pc, &mut recording);
+                        }
                     }
                     Instr::Close(a) => {
                         self.close_upvals(base + a as usize);
@@ -1990,6 +2003,15 @@ impl Vm {
                                 }
                                 // MERGE POINT (loop back-edge)
                                 pc = (pc as isize + off as isize) as usize;
+                                if jit_on {
+                                    pc = super::jit::merge_point(
+                                        self,
+                                        proto,
+                                        base,
+                                        pc,
+                                        &mut recording,
+                                    );
+                                }
                             }
                         } else {
                             let (i, lim, step) =
@@ -2003,6 +2025,15 @@ impl Vm {
                                 }
                                 // MERGE POINT (loop back-edge)
                                 pc = (pc as isize + off as isize) as usize;
+                                if jit_on {
+                                    pc = super::jit::merge_point(
+                                        self,
+                                        proto,
+                                        base,
+                                        pc,
+                                        &mut recording,
+                                    );
+                                }
                             }
                         }
                     }
@@ -2065,6 +2096,9 @@ impl Vm {
                             self.stack[ra + 2] = v;
                             // MERGE POINT (loop back-edge)
                             pc = (pc as isize + off as isize) as usize;
+                            if jit_on {
+                                pc = super::jit::merge_point(self, proto, base, pc, &mut recording);
+                            }
                         }
                     }
                     Instr::SetList(a, b, off) => {

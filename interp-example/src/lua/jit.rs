@@ -1,0 +1,774 @@
+//! The Lua VM on the meta-tracer: a LuaJIT-style trace recorder.
+//!
+//! # Why a separate recorder, not a generic step function
+//!
+//! meta-tracer's tutorial client (`flowgraph.rs`) writes each instruction
+//! once, generic over a [`Tracer`], and monomorphizes it twice: with
+//! [`Plain`] it is the interpreter, with [`Recorder`] it records. That is
+//! the right shape for a small interpreter written with the JIT in mind.
+//! The Lua VM (`vm.rs`) is different: `Vm::execute` is one large dispatch
+//! loop built from `reg!`/`rk!` macros, whose instruction arms share local
+//! state (the register pointer, the constant slice, the saved pc), re-enter
+//! the VM for metamethods, and are still being edited by the VM's author.
+//! Making that function generic would mean rewriting it wholesale.
+//!
+//! So this module follows LuaJIT's `lj_record.c` instead: while a
+//! recording is active, the VM calls [`record_instr`] *before* it executes
+//! each instruction. The recorder looks at the concrete operand values in
+//! the frame's registers, records what the instruction is about to do,
+//! specialized on those values' types (an `Add` of two integers becomes a
+//! wrapping `int_add`, of an integer and a float a `cast_int_to_float`
+//! and a `float_add`), and emits guards for every outcome the trace
+//! assumes (the branch a comparison took, a divisor being non-zero). Then
+//! the VM executes the instruction normally, so the interpreter stays the
+//! single source of truth for concrete results. The price is that the
+//! recorder restates each recordable instruction's semantics; the
+//! differential tests run every Lua test program with `--jit-threshold 1`
+//! to hold the two in step.
+//!
+//! # What the VM pays
+//!
+//! * Per instruction: one test of a local `bool` (`recording`), false
+//!   except during the one iteration being recorded; the call behind it is
+//!   out of line (`#[cold]`, `#[inline(never)]`).
+//! * Per loop back-edge (`ForLoop`, `TForLoop`, backward `Jmp`): one test of
+//!   a local `bool` (`jit_on`, false with `--no-jit`), then [`merge_point`]:
+//!   the driver's hash lookup of the loop's green key `(proto id, pc)`.
+//!
+//! # Recording discipline
+//!
+//! A recording never survives anything the recorder does not understand:
+//! when an instruction is not recordable (a call, a table access, string
+//! arithmetic, a metamethod, an operation that would raise an error), the
+//! recording is abandoned *at once* ([`JitDriver::abandon`]) rather than
+//! marked and dropped at the next merge point. Every instruction that is
+//! recorded is checked, on its concrete operands, not to raise, call, or
+//! allocate. Hence no recording is ever active across a frame change (calls
+//! and returns are not recordable), an error unwinding, a native function
+//! re-entering the VM, or a garbage collection; the register window the
+//! recording describes is the same from start to end.
+//!
+//! Guards resume at the start of the instruction that emitted them (the
+//! recorder's snapshots are taken at [`Tracer::at`]), and the VM then
+//! re-executes that instruction: every guard is emitted before the
+//! instruction's register writes are recorded, and the only side effects of
+//! recorded instructions are register writes.
+//!
+//! # Red state
+//!
+//! The red slots are the registers of the loop's frame, `stack[base + i]`;
+//! the tag is the `Value`'s type tag (`TAG_*`) and the bits its payload
+//! ([`Value::to_raw`]). Nil and booleans travel as integers (0/1), integers
+//! as `i64`, floats as `f64` bits, references as `Gc` addresses.
+//! Compiled code only moves references between registers (and loads string
+//! constants of the prototype); it never dereferences them, never
+//! allocates and calls only pure numeric helpers, so it cannot trigger a
+//! collection (the heap only collects when the VM calls `Vm::collect`).
+
+use super::bytecode::{Instr, RK_CONST};
+use super::value::*;
+use super::vm::{self, Vm};
+use meta_tracer::ir::Operand;
+use meta_tracer::prelude::*;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// The green key of a Lua location: (prototype id, pc).
+pub type Green = (u32, u32);
+
+/// The JIT state of one VM: the driver, the active recording (if any) and
+/// the prototypes the printer needs to name locations.
+pub struct LuaJit {
+    driver: JitDriver<Green>,
+    rec: Option<Box<Recorder<Green>>>,
+    protos: Rc<RefCell<Vec<Option<Rc<Proto>>>>>,
+}
+
+/// `chunkname:line OPCODE` for a green key, if its prototype is known.
+fn print_green(protos: &[Option<Rc<Proto>>], g: &Green) -> String {
+    match protos.get(g.0 as usize).and_then(|p| p.as_ref()) {
+        Some(p) => {
+            let op = p.opcode_at(g.1 as usize);
+            let name = op.split('(').next().unwrap_or("");
+            format!("{} {}", p.location(g.1 as usize), name)
+        }
+        None => format!("proto#{}:pc{}", g.0, g.1),
+    }
+}
+
+impl LuaJit {
+    /// A JIT with the given settings and backend.
+    pub fn new(config: JitConfig, backend: Box<dyn Backend>) -> LuaJit {
+        let protos: Rc<RefCell<Vec<Option<Rc<Proto>>>>> = Rc::default();
+        let p2 = protos.clone();
+        let driver = JitDriver::new(config, backend, move |g: &Green| {
+            print_green(&p2.borrow(), g)
+        });
+        LuaJit {
+            driver,
+            rec: None,
+            protos,
+        }
+    }
+
+    /// The driver (statistics, report).
+    pub fn driver(&self) -> &JitDriver<Green> {
+        &self.driver
+    }
+
+    /// Abandons a recording still active (program end).
+    pub fn finish(&mut self) {
+        if let Some(rec) = self.rec.take() {
+            self.driver.abandon(rec, AbortReason::ProgramEnded);
+        }
+    }
+
+    /// Remembers `p` so that its locations can be printed.
+    #[inline]
+    fn know_proto(&self, vm_proto: impl FnOnce() -> Option<Rc<Proto>>, id: u32) {
+        let known = matches!(self.protos.borrow().get(id as usize), Some(Some(_)));
+        if !known {
+            if let Some(p) = vm_proto() {
+                let mut v = self.protos.borrow_mut();
+                if v.len() <= id as usize {
+                    v.resize(id as usize + 1, None);
+                }
+                v[id as usize] = Some(p);
+            }
+        }
+    }
+}
+
+/// Installs a JIT in `vm` according to the command-line options (none with
+/// `--no-jit`: the VM's merge points then cost one `bool` test).
+pub fn attach(vm: &mut Vm, opts: &crate::cli::Options) {
+    let config = crate::jit::config(opts);
+    vm.jit = if config.enabled {
+        Some(Box::new(LuaJit::new(config, crate::jit::backend())))
+    } else {
+        None
+    };
+}
+
+/// Ends the run: abandons a recording still active and, with
+/// `--jit-stats`, prints the driver's report to stderr.
+pub fn detach(vm: &mut Vm, opts: &crate::cli::Options) {
+    let jit = vm.jit.take();
+    if let Some(mut j) = jit {
+        j.finish();
+        if opts.stats {
+            eprint!("{}", j.driver.report());
+        }
+    } else if opts.stats {
+        let cfg = crate::jit::config(opts);
+        let d: JitDriver<Green> =
+            JitDriver::new(cfg, Box::new(IrInterpreter), |_: &Green| String::new());
+        eprint!("{}", d.report());
+    }
+}
+
+/// The registers of the loop's frame as the JIT's red slots.
+struct LuaFrame<'a> {
+    regs: &'a mut [Value],
+}
+
+// SAFETY: the tag of a slot is the `Value`'s own enum discriminant
+// (`Value::to_raw`), so two values with the same tag always have the same
+// payload type: integers for nil/bool/int, f64 bits for floats, and for
+// strings/tables/functions the address of a live `Gc` object of that type.
+// Values written back (`write_slot`) are rebuilt with `Value::from_raw`
+// from bits that either came out of a slot with the same tag on entry or
+// are constants of the running prototype (kept alive by the closure being
+// executed), because compiled Lua traces only move references. Compiled
+// code never allocates and only calls pure numeric helpers, so no garbage
+// collection can run while it executes and every reference it holds stays
+// alive (all of them are also still in the register window, a GC root).
+unsafe impl RedFrame for LuaFrame<'_> {
+    fn read_slot(&self, slot: u32) -> (u8, u64) {
+        match self.regs.get(slot as usize) {
+            Some(v) => v.to_raw(),
+            None => (TAG_NIL, 0),
+        }
+    }
+    fn write_slot(&mut self, slot: u32, tag: u8, bits: u64) {
+        if let Some(r) = self.regs.get_mut(slot as usize) {
+            *r = Value::from_raw(tag, bits);
+        }
+    }
+}
+
+/// The register window of the frame at `base` (at most `n` registers,
+/// clipped to the stack).
+fn window(stack: &mut [Value], base: usize, n: usize) -> &mut [Value] {
+    let end = base.saturating_add(n).min(stack.len());
+    let start = base.min(end);
+    &mut stack[start..end]
+}
+
+/// The merge point at a loop back-edge whose target is `pc`, in the frame
+/// at `base` running `proto`. Called by the VM only when a JIT is installed.
+/// `recording` is the VM's local flag (true while [`record_instr`] must be
+/// called before each instruction). Returns the pc to continue at: `pc`
+/// itself, or where a compiled trace left off.
+#[cold]
+#[inline(never)]
+pub fn merge_point(
+    vm: &mut Vm,
+    proto: &Proto,
+    base: usize,
+    pc: usize,
+    recording: &mut bool,
+) -> usize {
+    let Some(jit) = vm.jit.as_deref_mut() else {
+        *recording = false;
+        return pc;
+    };
+    let green: Green = (proto.id, pc as u32);
+    if *recording {
+        match jit.rec.take() {
+            Some(rec) => match jit.driver.recording_at(rec, green) {
+                Recording::Continue(r) => {
+                    jit.rec = Some(r);
+                    return pc;
+                }
+                // Compiled or aborted: try to enter the new trace at once.
+                Recording::Done => *recording = false,
+            },
+            None => *recording = false,
+        }
+    } else if let Some(stale) = jit.rec.take() {
+        // Cannot happen (recordings end before any frame change); never
+        // let one survive.
+        jit.driver.abandon(stale, AbortReason::LeftFrame);
+    }
+    let frames = &vm.frames;
+    jit.know_proto(
+        || {
+            frames
+                .last()
+                .map(|f| f.cl.get().proto.clone())
+                .filter(|p| p.id == proto.id)
+        },
+        proto.id,
+    );
+    let mut frame = LuaFrame {
+        regs: window(&mut vm.stack, base, proto.max_stack as usize),
+    };
+    match jit.driver.can_enter_jit(green, &mut frame) {
+        Enter::Interpret => pc,
+        Enter::Resumed((pid, npc)) => {
+            debug_assert_eq!(pid, proto.id, "a Lua trace left its frame");
+            npc as usize
+        }
+        Enter::Record(r) => {
+            jit.rec = Some(r);
+            *recording = true;
+            pc
+        }
+    }
+}
+
+/// Records the instruction at `pc` of `proto` (frame at `base`) before the
+/// VM executes it. Returns whether recording goes on; when it returns
+/// false the recording has been abandoned.
+#[cold]
+#[inline(never)]
+pub fn record_instr(vm: &mut Vm, proto: &Proto, base: usize, pc: usize) -> bool {
+    let Some(jit) = vm.jit.as_deref_mut() else {
+        return false;
+    };
+    let Some(mut rec) = jit.rec.take() else {
+        return false;
+    };
+    let regs = window(&mut vm.stack, base, proto.max_stack as usize);
+    let result = record(&mut rec, proto, regs, pc);
+    match (result, rec.aborted()) {
+        (Ok(()), None) => {
+            jit.rec = Some(rec);
+            true
+        }
+        (Err(reason), _) | (Ok(()), Some(reason)) => {
+            jit.driver.abandon(rec, reason);
+            false
+        }
+    }
+}
+
+type Rec = Recorder<Green>;
+type Res<T> = Result<T, AbortReason>;
+const NR: AbortReason = AbortReason::NotRecordable;
+
+/// The machine type of values with tag `tag`.
+fn mty(tag: u8) -> Type {
+    match tag {
+        TAG_NIL | TAG_BOOL | TAG_INT => Type::Int,
+        TAG_NUM => Type::Float,
+        _ => Type::Ref,
+    }
+}
+
+/// The trace constant for a constant value.
+fn konst(rec: &mut Rec, v: Value) -> Operand {
+    match v {
+        Value::Nil => rec.const_int(0),
+        Value::Bool(b) => rec.const_int(b as i64),
+        Value::Int(i) => rec.const_int(i),
+        Value::Num(f) => rec.const_float(f),
+        other => rec.const_ref(other.to_raw().1 as usize),
+    }
+}
+
+/// Reads register `r`: its concrete value and its shadow.
+fn rd(rec: &mut Rec, regs: &[Value], r: u32) -> Res<(Value, Operand)> {
+    let v = *regs.get(r as usize).ok_or(NR)?;
+    let tag = v.to_raw().0;
+    Ok((v, rec.read(r, tag, mty(tag))))
+}
+
+/// Reads an RK operand (register or constant).
+fn rk(rec: &mut Rec, proto: &Proto, regs: &[Value], x: u16) -> Res<(Value, Operand)> {
+    if x & RK_CONST != 0 {
+        let v = *proto.consts.get((x & 0x7fff) as usize).ok_or(NR)?;
+        Ok((v, konst(rec, v)))
+    } else {
+        rd(rec, regs, x as u32)
+    }
+}
+
+/// Records a write of `o` (language type `tag`) to register `r`.
+fn wr(rec: &mut Rec, regs: &[Value], r: u32, tag: u8, o: Operand) -> Res<()> {
+    if r as usize >= regs.len() {
+        return Err(NR);
+    }
+    rec.write(r, tag, o);
+    Ok(())
+}
+
+/// `op` on operands, folding nothing (the optimizer folds constants).
+fn op(rec: &mut Rec, opc: Opcode, args: &[Operand]) -> Operand {
+    rec.op(opc, args)
+}
+
+/// A number operand as a float (casting integers).
+fn as_float(rec: &mut Rec, v: Value, o: Operand) -> Option<(f64, Operand)> {
+    match v {
+        Value::Num(f) => Some((f, o)),
+        Value::Int(i) => Some((
+            i as f64,
+            match o {
+                Operand::Int(c) => rec.const_float(c as f64),
+                _ => op(rec, Opcode::CastIntToFloat, &[o]),
+            },
+        )),
+        _ => None,
+    }
+}
+
+/// Guards a branch outcome unless the condition is a constant.
+fn branch(rec: &mut Rec, cond: Operand, taken: bool) {
+    if !cond.is_const() {
+        rec.branch(cond, taken);
+    }
+}
+
+// ---------------------------------------------------------------------
+// Pure helpers called from compiled code. None of them panics or touches
+// the heap.
+
+extern "C" fn h_imod(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        0
+    } else {
+        vm::imod(a, b)
+    }
+}
+extern "C" fn h_idiv(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        0
+    } else {
+        vm::idiv(a, b)
+    }
+}
+extern "C" fn h_fmod(a: f64, b: f64) -> f64 {
+    vm::fmod(a, b)
+}
+extern "C" fn h_fidiv(a: f64, b: f64) -> f64 {
+    (a / b).floor()
+}
+extern "C" fn h_pow(a: f64, b: f64) -> f64 {
+    a.powf(b)
+}
+extern "C" fn h_shl(x: i64, n: i64) -> i64 {
+    vm::shift_left(x, n)
+}
+extern "C" fn h_shr(x: i64, n: i64) -> i64 {
+    vm::shift_left(x, n.wrapping_neg())
+}
+/// The remaining-iteration count an integer `for` loop starts with (as
+/// `Vm::for_prep` computes it), or -1 if the loop does not run.
+/// `st` must be non-zero (0 gives -1).
+extern "C" fn h_forprep_count(i0: i64, lim: i64, st: i64) -> i64 {
+    forprep_count(i0, lim, st)
+}
+
+fn forprep_count(i0: i64, lim: i64, st: i64) -> i64 {
+    if st == 0 || (if st > 0 { i0 > lim } else { i0 < lim }) {
+        return -1;
+    }
+    let count = if st > 0 {
+        (lim as u64).wrapping_sub(i0 as u64) / st as u64
+    } else {
+        let s = (st as u64).wrapping_neg();
+        (i0 as u64).wrapping_sub(lim as u64) / s
+    };
+    count.min(i64::MAX as u64) as i64
+}
+
+/// A pure helper's call descriptor.
+fn pure(name: &'static str, addr: usize, args: &'static [Type], ret: Type) -> CallDescr {
+    CallDescr {
+        name: name.into(),
+        addr,
+        args: args.into(),
+        ret,
+        effects: Effects {
+            kind: EffectKind::Pure,
+            can_raise: false,
+        },
+    }
+}
+
+fn call_ii(
+    rec: &mut Rec,
+    name: &'static str,
+    f: extern "C" fn(i64, i64) -> i64,
+    a: Operand,
+    b: Operand,
+) -> Operand {
+    let d = pure(name, f as usize, &[Type::Int, Type::Int], Type::Int);
+    rec.call(d, &[a, b])
+}
+
+fn call_ff(
+    rec: &mut Rec,
+    name: &'static str,
+    f: extern "C" fn(f64, f64) -> f64,
+    a: Operand,
+    b: Operand,
+) -> Operand {
+    let d = pure(name, f as usize, &[Type::Float, Type::Float], Type::Float);
+    rec.call(d, &[a, b])
+}
+
+/// Guards that the integer `y` (concretely non-zero) is non-zero.
+fn guard_nonzero(rec: &mut Rec, y: Operand) {
+    let c = op(rec, Opcode::IntNe, &[y, Operand::Int(0)]);
+    branch(rec, c, true);
+}
+
+/// Records a shift of `x` left by `n` (right when `n` is negative), with
+/// Lua's semantics (|n| >= 64 gives 0).
+fn record_shift(rec: &mut Rec, x: Operand, n: Operand, left: bool) -> Operand {
+    if let Operand::Int(c) = n {
+        let c = if left { c } else { c.wrapping_neg() };
+        return if c <= -64 || c >= 64 {
+            rec.const_int(0)
+        } else if c >= 0 {
+            op(rec, Opcode::IntShl, &[x, Operand::Int(c)])
+        } else {
+            op(rec, Opcode::UintShr, &[x, Operand::Int(-c)])
+        };
+    }
+    if left {
+        call_ii(rec, "lua_shl", h_shl, x, n)
+    } else {
+        call_ii(rec, "lua_shr", h_shr, x, n)
+    }
+}
+
+/// Records `Add`/`Sub`/`Mul`/`Div`/`Pow` on two numbers.
+fn record_arith(
+    rec: &mut Rec,
+    regs: &[Value],
+    a: u8,
+    (x, ox): (Value, Operand),
+    (y, oy): (Value, Operand),
+    int_op: Option<Opcode>,
+    float: &dyn Fn(&mut Rec, Operand, Operand) -> Operand,
+) -> Res<()> {
+    if let (Value::Int(_), Value::Int(_), Some(iop)) = (x, y, int_op) {
+        let r = op(rec, iop, &[ox, oy]);
+        return wr(rec, regs, a as u32, TAG_INT, r);
+    }
+    let (Some((_, fx)), Some((_, fy))) = (as_float(rec, x, ox), as_float(rec, y, oy)) else {
+        return Err(NR);
+    };
+    let r = float(rec, fx, fy);
+    wr(rec, regs, a as u32, TAG_NUM, r)
+}
+
+/// Records one instruction (see the module docs).
+fn record(rec: &mut Rec, proto: &Proto, regs: &[Value], pc: usize) -> Res<()> {
+    let instr = *proto.code.get(pc).ok_or(NR)?;
+    rec.at((proto.id, pc as u32));
+    let w = |rec: &mut Rec, r: u8, v: Value, o: Operand| wr(rec, regs, r as u32, v.to_raw().0, o);
+    match instr {
+        Instr::Move(a, b) => {
+            let (v, o) = rd(rec, regs, b as u32)?;
+            w(rec, a, v, o)
+        }
+        Instr::LoadK(a, kx) => {
+            let v = *proto.consts.get(kx as usize).ok_or(NR)?;
+            let o = konst(rec, v);
+            w(rec, a, v, o)
+        }
+        Instr::LoadI(a, i) => wr(rec, regs, a as u32, TAG_INT, Operand::Int(i as i64)),
+        Instr::LoadBool(a, b) => wr(rec, regs, a as u32, TAG_BOOL, Operand::Int(b as i64)),
+        Instr::LFalseSkip(a) => wr(rec, regs, a as u32, TAG_BOOL, Operand::Int(0)),
+        Instr::LoadNil(a, n) => {
+            for r in a as u32..=a as u32 + n as u32 {
+                wr(rec, regs, r, TAG_NIL, Operand::Int(0))?;
+            }
+            Ok(())
+        }
+        Instr::Add(a, b, c) => {
+            let (x, y) = (rk(rec, proto, regs, b)?, rk(rec, proto, regs, c)?);
+            record_arith(rec, regs, a, x, y, Some(Opcode::IntAdd), &|r, p, q| {
+                op(r, Opcode::FloatAdd, &[p, q])
+            })
+        }
+        Instr::Sub(a, b, c) => {
+            let (x, y) = (rk(rec, proto, regs, b)?, rk(rec, proto, regs, c)?);
+            record_arith(rec, regs, a, x, y, Some(Opcode::IntSub), &|r, p, q| {
+                op(r, Opcode::FloatSub, &[p, q])
+            })
+        }
+        Instr::Mul(a, b, c) => {
+            let (x, y) = (rk(rec, proto, regs, b)?, rk(rec, proto, regs, c)?);
+            record_arith(rec, regs, a, x, y, Some(Opcode::IntMul), &|r, p, q| {
+                op(r, Opcode::FloatMul, &[p, q])
+            })
+        }
+        Instr::Div(a, b, c) => {
+            let (x, y) = (rk(rec, proto, regs, b)?, rk(rec, proto, regs, c)?);
+            record_arith(rec, regs, a, x, y, None, &|r, p, q| {
+                op(r, Opcode::FloatDiv, &[p, q])
+            })
+        }
+        Instr::Pow(a, b, c) => {
+            let (x, y) = (rk(rec, proto, regs, b)?, rk(rec, proto, regs, c)?);
+            record_arith(rec, regs, a, x, y, None, &|r, p, q| {
+                call_ff(r, "lua_pow", h_pow, p, q)
+            })
+        }
+        // The VM's fast paths only: int/int with a non-zero divisor and
+        // float/float. Mixed operands go through `Vm::arith`; a zero
+        // integer divisor raises an error (not recorded: the recording is
+        // abandoned and the VM raises it).
+        Instr::Mod(a, b, c) | Instr::IDiv(a, b, c) => {
+            let is_mod = matches!(instr, Instr::Mod(..));
+            let ((x, ox), (y, oy)) = (rk(rec, proto, regs, b)?, rk(rec, proto, regs, c)?);
+            match (x, y) {
+                (Value::Int(_), Value::Int(q)) if q != 0 => {
+                    guard_nonzero(rec, oy);
+                    let r = if is_mod {
+                        call_ii(rec, "lua_imod", h_imod, ox, oy)
+                    } else {
+                        call_ii(rec, "lua_idiv", h_idiv, ox, oy)
+                    };
+                    wr(rec, regs, a as u32, TAG_INT, r)
+                }
+                (Value::Num(_), Value::Num(_)) => {
+                    let r = if is_mod {
+                        call_ff(rec, "lua_fmod", h_fmod, ox, oy)
+                    } else {
+                        call_ff(rec, "lua_floor_div", h_fidiv, ox, oy)
+                    };
+                    wr(rec, regs, a as u32, TAG_NUM, r)
+                }
+                _ => Err(NR),
+            }
+        }
+        Instr::BAnd(a, b, c) | Instr::BOr(a, b, c) | Instr::BXor(a, b, c) => {
+            let ((x, ox), (y, oy)) = (rk(rec, proto, regs, b)?, rk(rec, proto, regs, c)?);
+            let (Value::Int(_), Value::Int(_)) = (x, y) else {
+                return Err(NR);
+            };
+            let opc = match instr {
+                Instr::BAnd(..) => Opcode::IntAnd,
+                Instr::BOr(..) => Opcode::IntOr,
+                _ => Opcode::IntXor,
+            };
+            let r = op(rec, opc, &[ox, oy]);
+            wr(rec, regs, a as u32, TAG_INT, r)
+        }
+        Instr::Shl(a, b, c) | Instr::Shr(a, b, c) => {
+            let ((x, ox), (y, oy)) = (rk(rec, proto, regs, b)?, rk(rec, proto, regs, c)?);
+            let (Value::Int(_), Value::Int(_)) = (x, y) else {
+                return Err(NR);
+            };
+            let r = record_shift(rec, ox, oy, matches!(instr, Instr::Shl(..)));
+            wr(rec, regs, a as u32, TAG_INT, r)
+        }
+        Instr::Unm(a, b) => {
+            let (v, o) = rd(rec, regs, b as u32)?;
+            match v {
+                Value::Int(_) => {
+                    let r = op(rec, Opcode::IntNeg, &[o]);
+                    wr(rec, regs, a as u32, TAG_INT, r)
+                }
+                Value::Num(_) => {
+                    let r = op(rec, Opcode::FloatNeg, &[o]);
+                    wr(rec, regs, a as u32, TAG_NUM, r)
+                }
+                _ => Err(NR),
+            }
+        }
+        Instr::BNot(a, b) => {
+            let (v, o) = rd(rec, regs, b as u32)?;
+            let Value::Int(_) = v else { return Err(NR) };
+            let r = op(rec, Opcode::IntNot, &[o]);
+            wr(rec, regs, a as u32, TAG_INT, r)
+        }
+        Instr::Not(a, b) => {
+            let (v, o) = rd(rec, regs, b as u32)?;
+            // The tag fixes the result except for booleans.
+            let r = match v {
+                Value::Nil => Operand::Int(1),
+                Value::Bool(_) => op(rec, Opcode::IntEq, &[o, Operand::Int(0)]),
+                _ => Operand::Int(0),
+            };
+            wr(rec, regs, a as u32, TAG_BOOL, r)
+        }
+        Instr::Jmp(_) => Ok(()),
+        Instr::Eq(_, b, c) => {
+            let ((x, ox), (y, oy)) = (rk(rec, proto, regs, b)?, rk(rec, proto, regs, c)?);
+            // Mirrors the VM: ints, interned strings by identity, tables
+            // through `Vm::equals` (metamethods: not recorded), the rest
+            // by raw equality.
+            let (cond, r) = match (x, y) {
+                (Value::Int(p), Value::Int(q)) => (op(rec, Opcode::IntEq, &[ox, oy]), p == q),
+                (Value::Num(p), Value::Num(q)) => (op(rec, Opcode::FloatEq, &[ox, oy]), p == q),
+                (Value::Bool(p), Value::Bool(q)) => (op(rec, Opcode::IntEq, &[ox, oy]), p == q),
+                (Value::Nil, Value::Nil) => (Operand::Int(1), true),
+                (Value::Str(_), Value::Str(_))
+                | (Value::LFn(_), Value::LFn(_))
+                | (Value::NFn(_), Value::NFn(_)) => {
+                    (op(rec, Opcode::PtrEq, &[ox, oy]), x.raw_eq(&y))
+                }
+                (Value::Table(_), Value::Table(_)) => return Err(NR),
+                (Value::Int(_), Value::Num(_)) | (Value::Num(_), Value::Int(_)) => return Err(NR),
+                // Different types: never equal, fixed by the tags.
+                _ => (Operand::Int(0), false),
+            };
+            branch(rec, cond, r);
+            Ok(())
+        }
+        Instr::Lt(_, b, c) | Instr::Le(_, b, c) => {
+            let lt = matches!(instr, Instr::Lt(..));
+            let ((x, ox), (y, oy)) = (rk(rec, proto, regs, b)?, rk(rec, proto, regs, c)?);
+            let (cond, r) = match (x, y) {
+                (Value::Int(p), Value::Int(q)) => {
+                    let opc = if lt { Opcode::IntLt } else { Opcode::IntLe };
+                    (op(rec, opc, &[ox, oy]), if lt { p < q } else { p <= q })
+                }
+                (Value::Num(p), Value::Num(q)) => {
+                    let opc = if lt { Opcode::FloatLt } else { Opcode::FloatLe };
+                    (op(rec, opc, &[ox, oy]), if lt { p < q } else { p <= q })
+                }
+                _ => return Err(NR),
+            };
+            branch(rec, cond, r);
+            Ok(())
+        }
+        Instr::Test(a, _) => {
+            let (v, o) = rd(rec, regs, a as u32)?;
+            // Truthiness is fixed by the tag except for booleans.
+            if let Value::Bool(b) = v {
+                branch(rec, o, b);
+            }
+            Ok(())
+        }
+        Instr::ForPrep(a, _) => {
+            let a = a as u32;
+            let (i0, oi) = rd(rec, regs, a)?;
+            let (lim, ol) = rd(rec, regs, a + 1)?;
+            let (st, os) = rd(rec, regs, a + 2)?;
+            let (Value::Int(i0), Value::Int(lim), Value::Int(st)) = (i0, lim, st) else {
+                // Float loops and float limits: not recorded.
+                return Err(NR);
+            };
+            if st == 0 {
+                // The VM raises "'for' step is zero".
+                return Err(AbortReason::GuestError);
+            }
+            guard_nonzero(rec, os);
+            let d = pure(
+                "lua_forprep_count",
+                h_forprep_count as extern "C" fn(i64, i64, i64) -> i64 as usize,
+                &[Type::Int, Type::Int, Type::Int],
+                Type::Int,
+            );
+            let count = rec.call(d, &[oi, ol, os]);
+            let runs = forprep_count(i0, lim, st) >= 0;
+            let c = op(rec, Opcode::IntGe, &[count, Operand::Int(0)]);
+            branch(rec, c, runs);
+            if runs {
+                wr(rec, regs, a + 1, TAG_INT, count)?;
+                wr(rec, regs, a + 3, TAG_INT, oi)?;
+            }
+            Ok(())
+        }
+        Instr::ForLoop(a, _) => {
+            let a = a as u32;
+            let (st, os) = rd(rec, regs, a + 2)?;
+            match st {
+                Value::Int(_) => {
+                    let (cnt, oc) = rd(rec, regs, a + 1)?;
+                    let Value::Int(count) = cnt else {
+                        return Ok(());
+                    };
+                    let c = op(rec, Opcode::IntGt, &[oc, Operand::Int(0)]);
+                    branch(rec, c, count > 0);
+                    if count > 0 {
+                        let (i, oi) = rd(rec, regs, a)?;
+                        let n = op(rec, Opcode::IntSub, &[oc, Operand::Int(1)]);
+                        wr(rec, regs, a + 1, TAG_INT, n)?;
+                        if let Value::Int(_) = i {
+                            let ni = op(rec, Opcode::IntAdd, &[oi, os]);
+                            wr(rec, regs, a, TAG_INT, ni)?;
+                            wr(rec, regs, a + 3, TAG_INT, ni)?;
+                        }
+                    }
+                    Ok(())
+                }
+                Value::Num(step) => {
+                    let (i, oi) = rd(rec, regs, a)?;
+                    let (lim, ol) = rd(rec, regs, a + 1)?;
+                    let (Value::Num(i), Value::Num(lim)) = (i, lim) else {
+                        return Ok(());
+                    };
+                    let pos = op(rec, Opcode::FloatGt, &[os, Operand::float(0.0)]);
+                    branch(rec, pos, step > 0.0);
+                    let ni = i + step;
+                    let oni = op(rec, Opcode::FloatAdd, &[oi, os]);
+                    let (cond, cont) = if step > 0.0 {
+                        (op(rec, Opcode::FloatLe, &[oni, ol]), ni <= lim)
+                    } else {
+                        (op(rec, Opcode::FloatLe, &[ol, oni]), lim <= ni)
+                    };
+                    branch(rec, cond, cont);
+                    if cont {
+                        wr(rec, regs, a, TAG_NUM, oni)?;
+                        wr(rec, regs, a + 3, TAG_NUM, oni)?;
+                    }
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        }
+        // `TForLoop` is never reached while recording: it follows a
+        // `TForCall`, a call, which ends every recording.
+        _ => Err(NR),
+    }
+}
