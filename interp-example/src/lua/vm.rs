@@ -698,6 +698,7 @@ impl Vm {
         }
     }
 
+    #[inline(always)]
     fn push_frame(
         &mut self,
         cl: Gc<LClosure>,
@@ -2165,7 +2166,7 @@ impl Vm {
 
     /// Finishes the innermost frame, moving `n` results from `first` to
     /// its function slot. Returns true if that frame was an entry frame.
-    #[inline]
+    #[inline(always)]
     fn do_return(&mut self, first: usize, n: usize) -> bool {
         let fr = self.frames.pop().unwrap();
         if let Some(&(idx, _)) = self.open_upvals.last() {
