@@ -288,6 +288,13 @@ pub fn record_instr(vm: &mut Vm, proto: &Proto, base: usize, pc: usize) -> bool 
             true
         }
         (Err(reason), _) | (Ok(()), Some(reason)) => {
+            if std::env::var_os("LUAJIT_DEBUG").is_some() {
+                eprintln!(
+                    "abort at {}: {:?}",
+                    print_green(&jit.protos.borrow(), &(proto.id, pc as u32)),
+                    reason
+                );
+            }
             jit.driver.abandon(rec, reason);
             false
         }
@@ -422,6 +429,121 @@ fn forprep_count(i0: i64, lim: i64, st: i64) -> i64 {
         (i0 as u64).wrapping_sub(lim as u64) / s
     };
     count.min(i64::MAX as u64) as i64
+}
+
+/// `i < f` with Lua's exact integer/float comparison (as the VM's
+/// `int_lt_float`).
+fn lt_if(i: i64, f: f64) -> bool {
+    if f.is_nan() {
+        false
+    } else if f >= TWO63 {
+        true
+    } else if f <= -TWO63 {
+        false
+    } else {
+        i < f.ceil() as i64
+    }
+}
+/// `i <= f`, exactly (as the VM's `int_le_float`).
+fn le_if(i: i64, f: f64) -> bool {
+    if f.is_nan() {
+        false
+    } else if f >= TWO63 {
+        true
+    } else if f < -TWO63 {
+        false
+    } else {
+        i <= f.floor() as i64
+    }
+}
+const TWO63: f64 = 9.223_372_036_854_775_808e18;
+extern "C" fn h_lt_if(i: i64, f: f64) -> i64 {
+    lt_if(i, f) as i64
+}
+extern "C" fn h_le_if(i: i64, f: f64) -> i64 {
+    le_if(i, f) as i64
+}
+extern "C" fn h_lt_fi(f: f64, i: i64) -> i64 {
+    (!f.is_nan() && !le_if(i, f)) as i64
+}
+extern "C" fn h_le_fi(f: f64, i: i64) -> i64 {
+    (!f.is_nan() && !lt_if(i, f)) as i64
+}
+
+/// Records `x < y` (`lt`) or `x <= y` between an integer and a float;
+/// returns the condition and its concrete outcome. A constant float turns
+/// into an integer comparison against its ceiling or floor.
+fn mixed_compare(
+    rec: &mut Rec,
+    lt: bool,
+    (x, ox): (Value, Operand),
+    (y, oy): (Value, Operand),
+) -> (Operand, bool) {
+    match (x, y) {
+        (Value::Int(i), Value::Num(f)) => {
+            let r = if lt { lt_if(i, f) } else { le_if(i, f) };
+            if let Operand::Float(_) = oy {
+                return (int_vs_const(rec, ox, f, lt, false), r);
+            }
+            let (name, h): (&'static str, extern "C" fn(i64, f64) -> i64) = if lt {
+                ("lua_lt_int_float", h_lt_if)
+            } else {
+                ("lua_le_int_float", h_le_if)
+            };
+            let d = pure(name, h as usize, &[Type::Int, Type::Float], Type::Int);
+            (rec.call(d, &[ox, oy]), r)
+        }
+        (Value::Num(f), Value::Int(i)) => {
+            let r = if lt {
+                h_lt_fi(f, i) != 0
+            } else {
+                h_le_fi(f, i) != 0
+            };
+            if let Operand::Float(_) = ox {
+                return (int_vs_const(rec, oy, f, lt, true), r);
+            }
+            let (name, h): (&'static str, extern "C" fn(f64, i64) -> i64) = if lt {
+                ("lua_lt_float_int", h_lt_fi)
+            } else {
+                ("lua_le_float_int", h_le_fi)
+            };
+            let d = pure(name, h as usize, &[Type::Float, Type::Int], Type::Int);
+            (rec.call(d, &[ox, oy]), r)
+        }
+        _ => (Operand::Int(0), false),
+    }
+}
+
+/// The condition `i < f` / `i <= f` (or, `flipped`, `f < i` / `f <= i`)
+/// for a constant float `f`, as an integer comparison.
+fn int_vs_const(rec: &mut Rec, i: Operand, f: f64, lt: bool, flipped: bool) -> Operand {
+    if f.is_nan() {
+        return Operand::Int(0);
+    }
+    // f < i  <=>  !(i <= f);  f <= i  <=>  !(i < f)  (f not NaN)
+    let (want_lt, negate) = if flipped { (!lt, true) } else { (lt, false) };
+    let c = if want_lt {
+        if f >= TWO63 {
+            Operand::Int(1)
+        } else if f <= -TWO63 {
+            Operand::Int(0)
+        } else {
+            op(rec, Opcode::IntLt, &[i, Operand::Int(f.ceil() as i64)])
+        }
+    } else if f >= TWO63 {
+        Operand::Int(1)
+    } else if f < -TWO63 {
+        Operand::Int(0)
+    } else {
+        op(rec, Opcode::IntLe, &[i, Operand::Int(f.floor() as i64)])
+    };
+    if !negate {
+        c
+    } else if let Operand::Int(k) = c {
+        Operand::Int((k == 0) as i64)
+    } else {
+        op(rec, Opcode::IntEq, &[c, Operand::Int(0)])
+    }
 }
 
 /// A pure helper's call descriptor.
@@ -676,6 +798,9 @@ fn record(rec: &mut Rec, proto: &Proto, regs: &[Value], pc: usize) -> Res<()> {
                     let opc = if lt { Opcode::FloatLt } else { Opcode::FloatLe };
                     (op(rec, opc, &[ox, oy]), if lt { p < q } else { p <= q })
                 }
+                (Value::Int(_), Value::Num(_)) | (Value::Num(_), Value::Int(_)) => {
+                    mixed_compare(rec, lt, (x, ox), (y, oy))
+                }
                 _ => return Err(NR),
             };
             branch(rec, cond, r);
@@ -770,5 +895,241 @@ fn record(rec: &mut Rec, proto: &Proto, regs: &[Value], pc: usize) -> Res<()> {
         // `TForLoop` is never reached while recording: it follows a
         // `TForCall`, a call, which ends every recording.
         _ => Err(NR),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What one run produced: the chunk's results (as `tostring` would
+    /// print them, or the error message) and the JIT statistics.
+    struct Run {
+        out: String,
+        stats: JitStats,
+    }
+
+    /// Runs `src` with the JIT at `threshold` (None: no JIT), on a thread
+    /// with a large stack as `run_cli` does.
+    fn run(src: &str, threshold: Option<u32>) -> Run {
+        let src = src.to_string();
+        std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn(move || run_here(&src, threshold))
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    fn run_here(src: &str, threshold: Option<u32>) -> Run {
+        let mut vm = super::super::new_vm();
+        if let Some(t) = threshold {
+            let cfg = JitConfig {
+                threshold: t,
+                ..JitConfig::default()
+            };
+            vm.jit = Some(Box::new(LuaJit::new(cfg, crate::jit::backend())));
+        }
+        let env = Value::Table(vm.globals);
+        let f = super::super::lib_base::load_chunk(&mut vm, src.as_bytes(), "t", env)
+            .expect("test chunk compiles");
+        let out = match vm.call_value(f, &[], -1) {
+            Ok(vals) => vals
+                .into_iter()
+                .map(|v| String::from_utf8_lossy(&vm.tostring_basic(v)).into_owned())
+                .collect::<Vec<_>>()
+                .join(" "),
+            Err(e) => format!("error: {}", super::super::error_message(&mut vm, e.value)),
+        };
+        let stats = match vm.jit.as_deref_mut() {
+            Some(j) => {
+                j.finish();
+                j.driver().stats()
+            }
+            None => JitStats::default(),
+        };
+        Run { out, stats }
+    }
+
+    /// Runs `src` without the JIT and with threshold 1; the outputs must
+    /// agree (and equal `expected`). Returns the JIT run.
+    fn check(src: &str, expected: &str) -> Run {
+        let plain = run(src, None);
+        assert_eq!(plain.out, expected, "interpreter result");
+        let jit = run(src, Some(1));
+        assert_eq!(jit.out, expected, "JIT result differs from interpreter");
+        jit
+    }
+
+    fn assert_compiled_and_ran(r: &Run) {
+        assert!(
+            r.stats.traces_compiled >= 1,
+            "no trace compiled: {:?}",
+            r.stats
+        );
+        assert!(r.stats.iterations > 100, "trace barely ran: {:?}", r.stats);
+    }
+
+    #[test]
+    fn integer_for_loop_compiles_and_iterates() {
+        let r = check(
+            "local s = 0 for i = 1, 1000 do s = s + i end return s",
+            "500500",
+        );
+        assert_eq!(r.stats.traces_compiled, 1);
+        assert!(r.stats.iterations >= 990, "{:?}", r.stats);
+        assert_eq!(r.stats.aborts.values().sum::<u64>(), 0);
+    }
+
+    #[test]
+    fn floats_and_mixed_arithmetic() {
+        let r = check(
+            "local s, t = 0.0, 1 for i = 1, 1000 do s = s + i * 0.5 - i / 4; t = -t end return s, t",
+            "125125.0 1",
+        );
+        assert_compiled_and_ran(&r);
+    }
+
+    #[test]
+    fn float_for_loops_both_directions() {
+        let r = check(
+            "local s = 0 for x = 0.0, 100.0, 0.25 do s = s + x end \
+             for x = 100.0, 0.0, -0.5 do s = s - x end return s",
+            "10000.0",
+        );
+        assert_compiled_and_ran(&r);
+    }
+
+    #[test]
+    fn guard_exit_resumes_when_branch_flips_midway() {
+        let r = check(
+            "local a, b = 0, 0 for i = 1, 1000 do \
+               if i <= 500 then a = a + 1 else b = b + 2 end end return a, b",
+            "500 1000",
+        );
+        assert_compiled_and_ran(&r);
+        assert!(r.stats.guard_exits >= 2, "{:?}", r.stats);
+    }
+
+    #[test]
+    fn while_loop_with_mod_and_idiv() {
+        let r = check(
+            "local i, s, f = 0, 0, 0.0 while i < 1000 do i = i + 1 \
+             s = s + i % 7 - (-i) // 3 + i % -5; f = f + (i + 0.5) % 2.5 + (i * 1.0) // 7.0 end return s, f",
+            &{
+                // Computed by the interpreter (asserted equal above).
+                run(
+                    "local i, s, f = 0, 0, 0.0 while i < 1000 do i = i + 1 \
+             s = s + i % 7 - (-i) // 3 + i % -5; f = f + (i + 0.5) % 2.5 + (i * 1.0) // 7.0 end return s, f",
+                    None,
+                )
+                .out
+            },
+        );
+        assert_compiled_and_ran(&r);
+    }
+
+    #[test]
+    fn bitwise_ops_and_wide_shifts() {
+        let src = "local x = 0 for i = 1, 300 do \
+              x = x ~ (i << (i % 70)) ~ (i >> (i % 67)) ~ (x << 3) ~ (x >> 61) \
+              x = (x & 0xffffffffff) | (i << 64) | (i >> -2) \
+            end return x";
+        let expected = run(src, None).out;
+        let r = check(src, &expected);
+        assert_compiled_and_ran(&r);
+    }
+
+    #[test]
+    fn integer_arithmetic_wraps() {
+        let r = check(
+            "local x, y = math.maxinteger - 500, math.mininteger + 500 \
+             for i = 1, 1000 do x = x + 1; y = y - 1 end return x, y, x * 3",
+            "-9223372036854775309 9223372036854775308 -9223372036854774311",
+        );
+        assert_compiled_and_ran(&r);
+    }
+
+    #[test]
+    fn division_by_zero_in_compiled_loop_raises_the_interpreters_error() {
+        for op in ["//", "%"] {
+            let src =
+                format!("local s = 0 for i = 300, -1, -1 do s = s + 1000 {op} i end return s");
+            let plain = run(&src, None);
+            assert!(plain.out.starts_with("error:"), "{}", plain.out);
+            let jit = run(&src, Some(1));
+            assert_eq!(jit.out, plain.out);
+            assert_compiled_and_ran(&jit);
+        }
+    }
+
+    #[test]
+    fn type_unstable_loop_still_correct() {
+        let r = check(
+            "local x = 0 for i = 1, 1000 do if i == 50 then x = 0.5 end x = x + 1 end return x",
+            "951.5",
+        );
+        assert_compiled_and_ran(&r);
+    }
+
+    #[test]
+    fn nested_loops_record_forprep() {
+        let r = check(
+            "local s = 0 for i = 1, 300 do for j = i, i + 2 do s = s + j end \
+             for j = 5, 1, -2 do s = s - j end for j = 3, 1 do s = s + 1000 end end return s",
+            "133650",
+        );
+        assert_compiled_and_ran(&r);
+    }
+
+    #[test]
+    fn tests_on_booleans_nil_and_strings() {
+        let r = check(
+            "local flag, c, n, s, none = false, 0, 0, 'a', nil \
+             for i = 1, 1000 do \
+               if flag then c = c + 1 end \
+               if i == 500 then flag = true end \
+               if s == 'a' then n = n + 1 end \
+               if not none and i ~= 3 then n = n + 1 end \
+               if i >= 10 and i < 20.5 then n = n + 100 end \
+             end return c, n, not flag",
+            "500 3099 false",
+        );
+        assert_compiled_and_ran(&r);
+    }
+
+    #[test]
+    fn mixed_integer_float_comparisons() {
+        let src = "local n, f, nan, big = 0, -3.75, 0/0, 2^63 \
+             for i = -6, 6 do f = f + 0.5 \
+               if i < f then n = n + 1 end if f <= i then n = n + 10 end \
+               if i <= f then n = n + 100 end if f < i then n = n + 1000 end \
+               if i < nan or nan <= i then n = n + 10000 end \
+               if i < big and -big <= i and i <= 2.5 and 2.5 < i + 1 then n = n + 100000 end \
+             end return n";
+        let expected = run(src, None).out;
+        let r = check(src, &expected);
+        assert!(r.stats.traces_compiled >= 1, "{:?}", r.stats);
+    }
+
+    #[test]
+    fn unrecordable_loops_stay_interpreted_and_correct() {
+        let r = check(
+            "local t = {} for i = 1, 500 do t[#t + 1] = tostring(i) end return #t, t[500]",
+            "500 500",
+        );
+        assert_eq!(r.stats.traces_compiled, 0);
+        assert!(r.stats.aborts.values().sum::<u64>() >= 1);
+    }
+
+    #[test]
+    fn errors_in_loops_and_repeat_until() {
+        let r = check(
+            "local i, s = 0, 0 repeat i = i + 1; s = s + i ^ 2 until i >= 100 \
+             local ok, e = pcall(function() local x = 0 for j = 1, 100 do x = x + (j < 90 and j or 'x') end end) \
+             return s, ok, e",
+            "338350.0 false t:1: attempt to add a 'number' with a 'string'",
+        );
+        assert_compiled_and_ran(&r);
     }
 }
