@@ -1477,7 +1477,15 @@ impl Vm {
                                 if let Value::Str(ks) = *k.get_unchecked(c as usize) {
                                     let tg = table_at(pt);
                                     let tb = tg.get();
-                                    let v = tb.get_str(ks);
+                                    let mut v = tb.get_str(ks);
+                                    if v.is_nil() {
+                                        // one level of `__index = class table`
+                                        if let Some(mt) = tb.meta {
+                                            if let Value::Table(ct) = self.tm_of(mt, Tm::Index) {
+                                                v = ct.get().get_str(ks);
+                                            }
+                                        }
+                                    }
                                     if !v.is_nil() || tb.meta.is_none() {
                                         copy_value(regs.add(a as usize), &v);
                                         continue;
@@ -1604,7 +1612,15 @@ impl Vm {
                                 if let Value::Str(ks) = *k.get_unchecked(c as usize) {
                                     let tg = table_at(pt);
                                     let tb = tg.get();
-                                    let v = tb.get_str(ks);
+                                    let mut v = tb.get_str(ks);
+                                    if v.is_nil() {
+                                        // one level of `__index = class table`
+                                        if let Some(mt) = tb.meta {
+                                            if let Value::Table(ct) = self.tm_of(mt, Tm::Index) {
+                                                v = ct.get().get_str(ks);
+                                            }
+                                        }
+                                    }
                                     if !v.is_nil() || tb.meta.is_none() {
                                         copy_value(regs.add(a as usize + 1), pt);
                                         copy_value(regs.add(a as usize), &v);
