@@ -670,7 +670,16 @@ impl<'h> Compiler<'h> {
                 self.emit(Instr::LoadBool(dest, true));
             }
             _ => {
-                let x = self.expr_rk(a)?;
+                // a non-trivial left operand is built in `dest` itself when
+                // `dest` is a temporary: left-nested chains (`a + b + c ...`)
+                // then need O(1) registers, like luac.
+                let simple = self.const_of(a).is_some() || matches!(a.kind, ExprKind::Name(_));
+                let x = if !simple && dest as usize >= self.nactive_reg() {
+                    self.expr_to_reg(a, dest)?;
+                    dest as u16
+                } else {
+                    self.expr_rk(a)?
+                };
                 let y = self.expr_rk(b)?;
                 self.line = line;
                 self.emit(match op {

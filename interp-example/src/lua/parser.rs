@@ -494,9 +494,16 @@ impl<'a> Parser<'a> {
         } else {
             self.simpleexp()?
         };
+        let mut chain = 0u32;
         while let Some((op, lp, rp)) = self.binop() {
             if lp <= limit {
                 break;
+            }
+            // left-nested chains make the AST (and the compiler's recursion
+            // over it) deep without parser recursion: bound them
+            chain += 1;
+            if chain > 20_000 {
+                return Err("C stack overflow".into());
             }
             let line = self.line;
             self.advance()?;
@@ -567,13 +574,9 @@ impl<'a> Parser<'a> {
         let mut n = 0;
         loop {
             n += 1;
-            if n > 1000 {
+            if n > 20_000 {
                 // bounded chains keep the compiler's recursion bounded too
-                self.depth += 1;
-                if self.depth > MAX_DEPTH {
-                    return Err("C stack overflow".into());
-                }
-                n = 0;
+                return Err("C stack overflow".into());
             }
             let line = self.line;
             match self.tok {
