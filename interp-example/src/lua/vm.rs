@@ -1208,10 +1208,9 @@ impl Vm {
             let k = &proto.consts[..];
             let base = fr.base;
             let mut pc = fr.pc;
-            // JIT hooks (see `super::jit`): merge points when a JIT is
-            // installed; `recording` is true only while a trace is recorded.
+            // JIT hook (see `super::jit`): merge points at back-edges when a
+            // JIT is installed (recording runs inside `jit::merge_point`).
             let jit_on = self.jit.is_some();
-            let mut recording = false;
             // SAFETY (for `reg!`, `rk!` and the instruction fetch below):
             // `push_frame` checked `base + max_stack <= STACK_SLOTS` and the
             // stack never shrinks or reallocates (`Vm::new`); the compiler
@@ -1324,9 +1323,6 @@ impl Vm {
             loop {
                 // SAFETY: see the comment above `reg!`.
                 let i = unsafe { *code.get_unchecked(pc) };
-                if recording {
-                    recording = super::jit::record_instr(self, proto, base, pc);
-                }
                 pc += 1;
                 match i {
                     // SAFETY: both are this frame's registers (see `reg!`).
@@ -1347,8 +1343,18 @@ impl Vm {
                         pc += 1;
                     }
                     Instr::GetUpval(a, b) => {
-                        let v = cl.get().upvals[b as usize].get().get(self);
-                        reg!(a) = v;
+                        // SAFETY: the compiler emits upvalue indices below the
+                        // closure's upvalue count; an open upvalue holds a live
+                        // stack index (closed before its frame is popped).
+                        unsafe {
+                            let u = *cl.get().upvals.get_unchecked(b as usize);
+                            match u.get() {
+                                UpVal::Open(i) => {
+                                    copy_value(regs.add(a as usize), self.stack.as_ptr().add(*i))
+                                }
+                                UpVal::Closed(v) => copy_value(regs.add(a as usize), v),
+                            }
+                        }
                     }
                     Instr::SetUpval(a, b) => {
                         let v = reg!(a);
@@ -1362,6 +1368,20 @@ impl Vm {
                         }
                     }
                     Instr::GetTabUp(a, b, c) => {
+                        // fast path: global read from a plain `_ENV` table
+                        // SAFETY: as in GetUpval; the constant index is in range.
+                        unsafe {
+                            let u = *cl.get().upvals.get_unchecked(b as usize);
+                            if let UpVal::Closed(Value::Table(env)) = u.get() {
+                                if let Value::Str(ks) = *k.get_unchecked(c as usize) {
+                                    let v = env.get().get_str(ks);
+                                    if !v.is_nil() {
+                                        copy_value(regs.add(a as usize), &v);
+                                        continue;
+                                    }
+                                }
+                            }
+                        }
                         let t = cl.get().upvals[b as usize].get().get(self);
                         let key = k[c as usize];
                         let v = match (t, key) {
