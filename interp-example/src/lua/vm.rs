@@ -1208,9 +1208,10 @@ impl Vm {
             let k = &proto.consts[..];
             let base = fr.base;
             let mut pc = fr.pc;
-            // JIT hook (see `super::jit`): merge points at back-edges when a
-            // JIT is installed (recording runs inside `jit::merge_point`).
+            // JIT hooks (see `super::jit`): merge points when a JIT is
+            // installed; `recording` is true only while a trace is recorded.
             let jit_on = self.jit.is_some();
+            let mut recording = false;
             // SAFETY (for `reg!`, `rk!` and the instruction fetch below):
             // `push_frame` checked `base + max_stack <= STACK_SLOTS` and the
             // stack never shrinks or reallocates (`Vm::new`); the compiler
@@ -1323,6 +1324,9 @@ impl Vm {
             loop {
                 // SAFETY: see the comment above `reg!`.
                 let i = unsafe { *code.get_unchecked(pc) };
+                if recording {
+                    recording = super::jit::record_instr(self, proto, base, pc);
+                }
                 pc += 1;
                 match i {
                     // SAFETY: both are this frame's registers (see `reg!`).
