@@ -184,6 +184,9 @@ impl<G: Green> JitDriver<G> {
             return self.run_compiled(idx, frame);
         }
         if state.blacklisted {
+            // Another location sharing this slot is compiled (or the slot
+            // is about to be marked dead): keep the shared counter running.
+            self.hot.reset(slot, threshold);
             return Enter::Interpret;
         }
         let hot = if exact {
@@ -245,6 +248,7 @@ impl<G: Green> JitDriver<G> {
         let black = state.abort(self.config.threshold, self.config.max_aborts);
         if black {
             self.stats.blacklisted += 1;
+            self.hot.make_dead(hot_slot(&start));
         }
         self.dump_text(&format!(
             "---- abort recording at {loc}: {reason}{}\n",
@@ -410,11 +414,13 @@ impl<G: Green> JitDriver<G> {
         let state = self.loops.entry(inst.start).or_default();
         state.compiled = None;
         state.retraces += 1;
+        self.hot.release_exact(hot_slot(&inst.start));
         state.counter = 0;
         let black = state.retraces >= MAX_RETRACES;
         if black {
             state.blacklisted = true;
             self.stats.blacklisted += 1;
+            self.hot.make_dead(hot_slot(&inst.start));
         }
         self.stats.traces_discarded += 1;
         self.dump_text(&format!(

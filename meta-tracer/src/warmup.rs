@@ -62,7 +62,7 @@ impl Hasher for FxHasher {
 pub type FxBuild = BuildHasherDefault<FxHasher>;
 
 /// Number of shared hot counters (a power of two).
-pub const HOT_SLOTS: usize = 256;
+pub const HOT_SLOTS: usize = 1024;
 
 /// The hot-counter slot of a green key.
 #[inline]
@@ -72,42 +72,77 @@ pub fn hot_slot<G: std::hash::Hash>(g: &G) -> usize {
     (h.finish() >> 32) as usize & (HOT_SLOTS - 1)
 }
 
+/// What the fast path does for a slot.
+const COUNTING: u8 = 0;
+/// A compiled location hashes here: always take the slow path.
+const EXACT: u8 = 1;
+/// A blacklisted location hashes here: never leave the fast path.
+const DEAD: u8 = 2;
+
 /// Shared, hash-indexed hot counters (the fast path of warm-up).
+///
+/// A slot is *exact* when a compiled location hashes to it (every pass
+/// must look the location up, to enter its code), and *dead* when a
+/// blacklisted location does (nothing is ever looked up: a blacklisted loop
+/// costs one load and a branch per iteration). A dead slot also silences the
+/// rare other location that collides with it; an exact slot wins over a
+/// dead one.
 pub(crate) struct HotCounters {
     counters: Box<[u32; HOT_SLOTS]>,
-    exact: Box<[bool; HOT_SLOTS]>,
+    mode: Box<[u8; HOT_SLOTS]>,
+    /// Compiled locations per slot (the slot is exact while non-zero).
+    compiled: Box<[u16; HOT_SLOTS]>,
 }
 
 impl HotCounters {
     pub fn new(threshold: u32) -> HotCounters {
         HotCounters {
             counters: Box::new([threshold.max(1); HOT_SLOTS]),
-            exact: Box::new([false; HOT_SLOTS]),
+            mode: Box::new([COUNTING; HOT_SLOTS]),
+            compiled: Box::new([0; HOT_SLOTS]),
         }
     }
     /// Counts one pass; true if nothing else needs to happen (the
     /// interpreter just continues).
     #[inline]
     pub fn count_down(&mut self, slot: usize) -> bool {
-        if self.exact[slot] {
-            return false;
-        }
-        let c = &mut self.counters[slot];
-        if *c > 1 {
-            *c -= 1;
-            true
-        } else {
-            false
+        match self.mode[slot] {
+            COUNTING => {
+                let c = &mut self.counters[slot];
+                if *c > 1 {
+                    *c -= 1;
+                    true
+                } else {
+                    false
+                }
+            }
+            EXACT => false,
+            _ => true,
         }
     }
     pub fn reset(&mut self, slot: usize, threshold: u32) {
         self.counters[slot] = threshold.max(1);
     }
     pub fn is_exact(&self, slot: usize) -> bool {
-        self.exact[slot]
+        self.mode[slot] == EXACT
     }
+    /// A location hashing to `slot` got a compiled trace.
     pub fn make_exact(&mut self, slot: usize) {
-        self.exact[slot] = true;
+        self.compiled[slot] = self.compiled[slot].saturating_add(1);
+        self.mode[slot] = EXACT;
+    }
+    /// A compiled trace of a location hashing to `slot` was discarded.
+    pub fn release_exact(&mut self, slot: usize) {
+        self.compiled[slot] = self.compiled[slot].saturating_sub(1);
+        if self.compiled[slot] == 0 && self.mode[slot] == EXACT {
+            self.mode[slot] = COUNTING;
+        }
+    }
+    /// A location hashing to `slot` was blacklisted.
+    pub fn make_dead(&mut self, slot: usize) {
+        if self.compiled[slot] == 0 {
+            self.mode[slot] = DEAD;
+        }
     }
 }
 
@@ -179,6 +214,8 @@ mod tests {
         assert!(!st.trip(10));
         assert!(!st.trip(10));
         assert!(st.trip(10));
+        h.make_dead(s);
+        assert!((0..100).all(|_| h.count_down(s)));
         h.make_exact(s);
         assert!(!h.count_down(s));
     }
