@@ -1208,10 +1208,9 @@ impl Vm {
             let k = &proto.consts[..];
             let base = fr.base;
             let mut pc = fr.pc;
-            // JIT hooks (see `super::jit`): merge points when a JIT is
-            // installed; `recording` is true only while a trace is recorded.
+            // JIT hook (see `super::jit`): merge points at back-edges when a
+            // JIT is installed (recording runs inside `jit::merge_point`).
             let jit_on = self.jit.is_some();
-            let mut recording = false;
             // SAFETY (for `reg!`, `rk!` and the instruction fetch below):
             // `push_frame` checked `base + max_stack <= STACK_SLOTS` and the
             // stack never shrinks or reallocates (`Vm::new`); the compiler
@@ -1324,9 +1323,6 @@ impl Vm {
             loop {
                 // SAFETY: see the comment above `reg!`.
                 let i = unsafe { *code.get_unchecked(pc) };
-                if recording {
-                    recording = super::jit::record_instr(self, proto, base, pc);
-                }
                 pc += 1;
                 match i {
                     // SAFETY: both are this frame's registers (see `reg!`).
@@ -1873,7 +1869,7 @@ impl Vm {
                         // MERGE POINT when off < 0 (backward jump)
                         pc = (pc as isize + off as isize) as usize;
                         if off < 0 && jit_on {
-                            pc = super::jit::merge_point(self, proto, base, pc, &mut recording);
+                            pc = super::jit::merge_point(self, proto, base, pc);
                         }
                     }
                     Instr::Close(a) => {
@@ -2045,13 +2041,7 @@ impl Vm {
                                 // MERGE POINT (loop back-edge)
                                 pc = (pc as isize + off as isize) as usize;
                                 if jit_on {
-                                    pc = super::jit::merge_point(
-                                        self,
-                                        proto,
-                                        base,
-                                        pc,
-                                        &mut recording,
-                                    );
+                                    pc = super::jit::merge_point(self, proto, base, pc);
                                 }
                             }
                         } else {
@@ -2067,13 +2057,7 @@ impl Vm {
                                 // MERGE POINT (loop back-edge)
                                 pc = (pc as isize + off as isize) as usize;
                                 if jit_on {
-                                    pc = super::jit::merge_point(
-                                        self,
-                                        proto,
-                                        base,
-                                        pc,
-                                        &mut recording,
-                                    );
+                                    pc = super::jit::merge_point(self, proto, base, pc);
                                 }
                             }
                         }
@@ -2138,7 +2122,7 @@ impl Vm {
                             // MERGE POINT (loop back-edge)
                             pc = (pc as isize + off as isize) as usize;
                             if jit_on {
-                                pc = super::jit::merge_point(self, proto, base, pc, &mut recording);
+                                pc = super::jit::merge_point(self, proto, base, pc);
                             }
                         }
                     }
