@@ -282,28 +282,8 @@ fn lua_tonumber(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
     if !(2..=36).contains(&b) {
         return Err(arg_error(vm, 1, "tonumber", "base out of range"));
     }
-    let bytes = &s.get().bytes;
-    let t: Vec<u8> = bytes.iter().copied().collect();
-    let t = String::from_utf8_lossy(&t).trim().to_lowercase();
-    let (neg, digits) = match t.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, t.as_str()),
-    };
-    if digits.is_empty() {
-        return Ok(R::One(Value::Nil));
-    }
-    let mut acc: i64 = 0;
-    for c in digits.chars() {
-        match c.to_digit(36) {
-            Some(d) if (d as i64) < b => acc = acc.wrapping_mul(b).wrapping_add(d as i64),
-            _ => return Ok(R::One(Value::Nil)),
-        }
-    }
-    Ok(R::One(Value::Int(if neg {
-        acc.wrapping_neg()
-    } else {
-        acc
-    })))
+    let r = super::support::number::str_to_int_base(&s.get().bytes, b as u32);
+    Ok(R::One(r.map(Value::Int).unwrap_or(Value::Nil)))
 }
 
 pub fn lua_next(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
