@@ -32,7 +32,7 @@
 //! records each instruction and then executes it itself ([`exec`], a copy
 //! of the VM's semantics for the recordable subset only: moves, constants,
 //! arithmetic and bitwise operations on numbers, comparisons, tests, jumps,
-//! numeric `for`), following the iteration to the next back-edge. The first
+//! numeric `for`, table accesses with integer keys), following the iteration to the next back-edge. The first
 //! instruction it cannot record is handed back to the VM (the recording is
 //! abandoned and its pc returned). The VM's dispatch loop thus has no
 //! per-instruction JIT cost; per back-edge it tests a local `bool`
@@ -69,10 +69,15 @@
 //! the tag is the `Value`'s type tag (`TAG_*`) and the bits its payload
 //! ([`Value::to_raw`]). Nil and booleans travel as integers (0/1), integers
 //! as `i64`, floats as `f64` bits, references as `Gc` addresses.
-//! Compiled code only moves references between registers (and loads string
-//! constants of the prototype); it never dereferences them, never
-//! allocates and calls only pure numeric helpers, so it cannot trigger a
-//! collection (the heap only collects when the VM calls `Vm::collect`).
+//! Compiled code moves references between registers, loads string
+//! constants of the prototype, and reads and writes tables with integer
+//! keys through residual helper calls (`GetTable`/`SetTable`: a helper
+//! returns the element's tag, guarded against the recorded one, then its
+//! payload; a store helper refuses, leaving the table untouched, whenever
+//! the VM would take its slow path: metatable, append, new key). It never
+//! allocates, so it cannot trigger a collection (the heap only collects
+//! when the VM calls `Vm::collect`), and every reference it holds is
+//! reachable from the register window or a table in it.
 //! Lua integers wrap, so integer arithmetic uses `int_add`/`int_sub`/
 //! `int_mul` without overflow guards; shifts by a constant in 0..64 become
 //! `int_shl`/`uint_shr`, other shifts call a pure helper with Lua's
@@ -81,6 +86,7 @@
 //! the VM raises the error itself).
 
 use super::bytecode::{Instr, RK_CONST};
+use super::heap::Gc;
 use super::value::*;
 use super::vm::{self, Vm};
 use meta_tracer::ir::Operand;
@@ -96,7 +102,6 @@ pub type Green = (u32, u32);
 /// (blacklisted by the driver: their merge point returns at once).
 struct ProtoInfo {
     proto: Rc<Proto>,
-    dead: Vec<bool>,
 }
 
 type Protos = Rc<RefCell<Vec<Option<ProtoInfo>>>>;
@@ -105,6 +110,10 @@ type Protos = Rc<RefCell<Vec<Option<ProtoInfo>>>>;
 pub struct LuaJit {
     driver: JitDriver<Green>,
     protos: Protos,
+    /// Per prototype id (empty: not seen yet), per pc: true for a loop
+    /// header the driver blacklisted. Checked first at every merge point,
+    /// so a dead loop costs two indexed loads, not a driver lookup.
+    dead: Vec<Box<[bool]>>,
     /// Loops blacklisted so far (the driver's count, to notice new ones).
     blacklisted: u64,
     debug: bool,
@@ -134,6 +143,7 @@ impl LuaJit {
         LuaJit {
             driver,
             protos,
+            dead: Vec::new(),
             blacklisted: 0,
             debug: std::env::var_os("LUAJIT_DEBUG").is_some(),
         }
@@ -155,10 +165,12 @@ impl LuaJit {
         let n = self.driver.stats().blacklisted;
         if n != self.blacklisted {
             self.blacklisted = n;
-            if let Some(Some(info)) = self.protos.borrow_mut().get_mut(g.0 as usize) {
-                if let Some(d) = info.dead.get_mut(g.1 as usize) {
-                    *d = true;
-                }
+            if let Some(d) = self
+                .dead
+                .get_mut(g.0 as usize)
+                .and_then(|v| v.get_mut(g.1 as usize))
+            {
+                *d = true;
             }
         }
     }
@@ -252,37 +264,43 @@ fn window(stack: &mut [Value], base: usize, n: usize) -> &mut [Value] {
 /// [`record_loop`] (a second, small dispatch loop for the recordable
 /// instructions), so the VM's own dispatch loop has no per-instruction
 /// recording test at all.
+#[inline(always)]
+pub fn merge_point(vm: &mut Vm, proto: &Proto, base: usize, pc: usize) -> usize {
+    if let Some(jit) = vm.jit.as_deref() {
+        let dead = jit.dead.get(proto.id as usize).and_then(|d| d.get(pc));
+        if dead == Some(&true) {
+            return pc;
+        }
+    }
+    merge_point_slow(vm, proto, base, pc)
+}
+
+/// [`merge_point`] for a loop that is not known to be dead.
 #[cold]
 #[inline(never)]
-pub fn merge_point(vm: &mut Vm, proto: &Proto, base: usize, pc: usize) -> usize {
+fn merge_point_slow(vm: &mut Vm, proto: &Proto, base: usize, pc: usize) -> usize {
     let Some(jit) = vm.jit.as_deref_mut() else {
         return pc;
     };
     let id = proto.id as usize;
-    {
-        let known = match jit.protos.borrow().get(id) {
-            Some(Some(info)) => {
-                if info.dead.get(pc).copied().unwrap_or(false) {
-                    return pc;
-                }
-                true
+    if jit.dead.get(id).map_or(true, |d| d.is_empty()) {
+        // First merge point in this prototype: remember it (for printing
+        // locations) and give it a dead-loop table.
+        let rc = vm
+            .frames
+            .last()
+            .map(|f| f.cl.get().proto.clone())
+            .filter(|p| p.id == proto.id);
+        if let Some(p) = rc {
+            if jit.dead.len() <= id {
+                jit.dead.resize_with(id + 1, Default::default);
             }
-            _ => false,
-        };
-        if !known {
-            let rc = vm
-                .frames
-                .last()
-                .map(|f| f.cl.get().proto.clone())
-                .filter(|p| p.id == proto.id);
-            if let Some(p) = rc {
-                let mut v = jit.protos.borrow_mut();
-                if v.len() <= id {
-                    v.resize_with(id + 1, || None);
-                }
-                let dead = vec![false; p.code.len()];
-                v[id] = Some(ProtoInfo { proto: p, dead });
+            jit.dead[id] = vec![false; p.code.len()].into_boxed_slice();
+            let mut v = jit.protos.borrow_mut();
+            if v.len() <= id {
+                v.resize_with(id + 1, || None);
             }
+            v[id] = Some(ProtoInfo { proto: p });
         }
     }
     let regs = window(&mut vm.stack, base, proto.max_stack as usize);
@@ -416,6 +434,22 @@ fn exec(proto: &Proto, regs: &mut [Value], pc: usize) -> Option<usize> {
             _ => return None,
         },
         Instr::Not(a, b) => (a, Value::Bool(!r(b, regs)?.truthy())),
+        Instr::GetTable(a, b, c) => match (r(b, regs)?, k(c, regs)?) {
+            (Value::Table(t), Value::Int(i)) => (a, array_get(t.get(), i)?),
+            _ => return None,
+        },
+        Instr::SetTable(a, b, c) => {
+            let (Value::Table(t), Value::Int(i)) = (r(a, regs)?, k(b, regs)?) else {
+                return None;
+            };
+            let v = k(c, regs)?;
+            let tm = t.get_mut();
+            if !array_set_ok(tm, i) {
+                return None;
+            }
+            array_set(tm, i, v);
+            return Some(pc + 1);
+        }
         Instr::Jmp(off) => return Some(jump(off)),
         Instr::Eq(kk, b, c) => {
             let (x, y) = (k(b, regs)?, k(c, regs)?);
@@ -793,6 +827,242 @@ fn int_vs_const(rec: &mut Rec, i: Operand, f: f64, lt: bool, flipped: bool) -> O
     }
 }
 
+// ---------------------------------------------------------------------
+// Table helpers for integer keys (residual calls: they read or write the heap but
+// never allocate, so no collection can run inside a trace). `t` is always
+// the payload of a slot tagged TAG_TABLE, i.e. the address of a live table.
+
+/// The table behind a `TAG_TABLE` payload.
+///
+/// # Safety
+/// `t` must be the address of a live `Table` (`Value::Table(..).to_raw()`).
+unsafe fn table<'a>(t: usize) -> &'a mut Table {
+    // SAFETY: the caller passes a live table's address; the VM is single
+    // threaded and holds no reference into the table while a trace runs.
+    // The object outlives the handle, so the reference is detached from it.
+    unsafe {
+        let g = Gc::<Table>::from_addr(t);
+        &mut *(g.get_mut() as *mut Table)
+    }
+}
+
+/// What `GetTable` reads with an integer key without the VM's slow path:
+/// `t[i]` (array or hash part) unless it is nil and the table has a
+/// metatable (a possible `__index`); None then.
+fn array_get(t: &Table, i: i64) -> Option<Value> {
+    let v = t.get_int(i);
+    if !v.is_nil() || t.meta.is_none() {
+        Some(v)
+    } else {
+        None
+    }
+}
+
+/// Whether `SetTable` with an integer key stores without the VM's slow
+/// path and without growing the table: no metatable, and `i` in the array
+/// part or an existing (non-nil) hash entry that is not the array's next
+/// slot (that store would migrate keys into the array part).
+fn array_set_ok(t: &Table, i: i64) -> bool {
+    t.meta.is_none()
+        && ((i as u64).wrapping_sub(1) < t.arr.len() as u64
+            || (i as u64 != t.arr.len() as u64 + 1 && !t.get_int(i).is_nil()))
+}
+
+/// `t[i] = v` as the VM does it, for a store `array_set_ok` accepted:
+/// the array part directly, an existing hash entry through `Table::set`
+/// (which then neither allocates nor grows).
+fn array_set(t: &mut Table, i: i64, v: Value) {
+    if (i as u64).wrapping_sub(1) < t.arr.len() as u64 {
+        t.arr[(i - 1) as usize] = v;
+    } else {
+        let _ = t.set(Value::Int(i), v);
+    }
+}
+
+/// The tag of `t[i]` read from the array part, or 255 (the VM's slow path).
+extern "C" fn h_aget_tag(t: usize, i: i64) -> i64 {
+    // SAFETY: `t` is a live table (see above).
+    match array_get(unsafe { table(t) }, i) {
+        Some(v) => v.to_raw().0 as i64,
+        None => 255,
+    }
+}
+/// The payload of `t[i]` (after `h_aget_tag`), as an integer.
+extern "C" fn h_aget_bits(t: usize, i: i64) -> i64 {
+    // SAFETY: `t` is a live table (see above).
+    array_get(unsafe { table(t) }, i).map_or(0, |v| v.to_raw().1 as i64)
+}
+/// The payload of `t[i]` (after `h_aget_tag`), as a reference.
+extern "C" fn h_aget_ref(t: usize, i: i64) -> usize {
+    // SAFETY: `t` is a live table (see above).
+    array_get(unsafe { table(t) }, i).map_or(0, |v| v.to_raw().1 as usize)
+}
+/// The payload of `t[i]` (after `h_aget_tag`), as a float.
+extern "C" fn h_aget_num(t: usize, i: i64) -> f64 {
+    // SAFETY: `t` is a live table (see above).
+    match array_get(unsafe { table(t) }, i) {
+        Some(Value::Num(f)) => f,
+        _ => 0.0,
+    }
+}
+/// Stores `Value::from_raw(tag, bits)` into `t[i]` if the VM's fast path
+/// would; returns 1 if it did, 0 (nothing changed) otherwise.
+fn aset(t: usize, i: i64, v: Value) -> i64 {
+    // SAFETY: `t` is a live table (see above).
+    let t = unsafe { table(t) };
+    if array_set_ok(t, i) {
+        array_set(t, i, v);
+        1
+    } else {
+        0
+    }
+}
+extern "C" fn h_aset_int(t: usize, i: i64, tag: i64, bits: i64) -> i64 {
+    aset(t, i, Value::from_raw(tag as u8, bits as u64))
+}
+extern "C" fn h_aset_num(t: usize, i: i64, f: f64) -> i64 {
+    aset(t, i, Value::Num(f))
+}
+/// `r` is a reference that the trace read from a slot or a constant with
+/// tag `tag`, so `from_raw` rebuilds a valid value.
+extern "C" fn h_aset_ref(t: usize, i: i64, tag: i64, r: usize) -> i64 {
+    aset(t, i, Value::from_raw(tag as u8, r as u64))
+}
+
+/// A call descriptor with the given effects.
+fn helper(
+    name: &'static str,
+    addr: usize,
+    args: &'static [Type],
+    ret: Type,
+    kind: EffectKind,
+) -> CallDescr {
+    CallDescr {
+        name: name.into(),
+        addr,
+        args: args.into(),
+        ret,
+        effects: Effects {
+            kind,
+            can_raise: false,
+        },
+    }
+}
+
+/// Records `R[a] = t[i]` from the array part (`GetTable`).
+fn record_aget(
+    rec: &mut Rec,
+    regs: &[Value],
+    a: u8,
+    (t, ot): (Value, Operand),
+    (key, ok): (Value, Operand),
+) -> Res<()> {
+    let (Value::Table(tb), Value::Int(i)) = (t, key) else {
+        return Err(NR);
+    };
+    let Some(v) = array_get(tb.get(), i) else {
+        return Err(NR);
+    };
+    let tag = v.to_raw().0;
+    const TI: &[Type] = &[Type::Ref, Type::Int];
+    let d = helper(
+        "lua_aget_tag",
+        h_aget_tag as extern "C" fn(usize, i64) -> i64 as usize,
+        TI,
+        Type::Int,
+        EffectKind::ReadsHeap,
+    );
+    let ctag = rec.call(d, &[ot, ok]);
+    let c = op(rec, Opcode::IntEq, &[ctag, Operand::Int(tag as i64)]);
+    branch(rec, c, true);
+    let val = match mty(tag) {
+        _ if tag == TAG_NIL => Operand::Int(0),
+        Type::Int => {
+            let d = helper(
+                "lua_aget_bits",
+                h_aget_bits as extern "C" fn(usize, i64) -> i64 as usize,
+                TI,
+                Type::Int,
+                EffectKind::ReadsHeap,
+            );
+            rec.call(d, &[ot, ok])
+        }
+        Type::Float => {
+            let d = helper(
+                "lua_aget_num",
+                h_aget_num as extern "C" fn(usize, i64) -> f64 as usize,
+                TI,
+                Type::Float,
+                EffectKind::ReadsHeap,
+            );
+            rec.call(d, &[ot, ok])
+        }
+        _ => {
+            let d = helper(
+                "lua_aget_ref",
+                h_aget_ref as extern "C" fn(usize, i64) -> usize as usize,
+                TI,
+                Type::Ref,
+                EffectKind::ReadsHeap,
+            );
+            rec.call(d, &[ot, ok])
+        }
+    };
+    wr(rec, regs, a as u32, tag, val)
+}
+
+/// Records `t[i] = v` into the array part (`SetTable`).
+fn record_aset(
+    rec: &mut Rec,
+    (t, ot): (Value, Operand),
+    (key, ok): (Value, Operand),
+    (v, ov): (Value, Operand),
+) -> Res<()> {
+    let (Value::Table(tb), Value::Int(i)) = (t, key) else {
+        return Err(NR);
+    };
+    if !array_set_ok(tb.get(), i) {
+        return Err(NR);
+    }
+    let tag = v.to_raw().0;
+    let done = match mty(tag) {
+        Type::Float => {
+            let d = helper(
+                "lua_aset_num",
+                h_aset_num as extern "C" fn(usize, i64, f64) -> i64 as usize,
+                &[Type::Ref, Type::Int, Type::Float],
+                Type::Int,
+                EffectKind::WritesHeap,
+            );
+            rec.call(d, &[ot, ok, ov])
+        }
+        Type::Int => {
+            let d = helper(
+                "lua_aset_int",
+                h_aset_int as extern "C" fn(usize, i64, i64, i64) -> i64 as usize,
+                &[Type::Ref, Type::Int, Type::Int, Type::Int],
+                Type::Int,
+                EffectKind::WritesHeap,
+            );
+            rec.call(d, &[ot, ok, Operand::Int(tag as i64), ov])
+        }
+        _ => {
+            let d = helper(
+                "lua_aset_ref",
+                h_aset_ref as extern "C" fn(usize, i64, i64, usize) -> i64 as usize,
+                &[Type::Ref, Type::Int, Type::Int, Type::Ref],
+                Type::Int,
+                EffectKind::WritesHeap,
+            );
+            rec.call(d, &[ot, ok, Operand::Int(tag as i64), ov])
+        }
+    };
+    // The helper stores only when the VM's fast path would; otherwise it
+    // changes nothing and this guard sends the VM back to the instruction.
+    branch(rec, done, true);
+    Ok(())
+}
+
 /// A pure helper's call descriptor.
 fn pure(name: &'static str, addr: usize, args: &'static [Type], ret: Type) -> CallDescr {
     CallDescr {
@@ -1008,6 +1278,17 @@ fn record(rec: &mut Rec, proto: &Proto, regs: &[Value], pc: usize) -> Res<()> {
                 _ => Operand::Int(0),
             };
             wr(rec, regs, a as u32, TAG_BOOL, r)
+        }
+        Instr::GetTable(a, b, c) => {
+            let t = rd(rec, regs, b as u32)?;
+            let key = rk(rec, proto, regs, c)?;
+            record_aget(rec, regs, a, t, key)
+        }
+        Instr::SetTable(a, b, c) => {
+            let t = rd(rec, regs, a as u32)?;
+            let key = rk(rec, proto, regs, b)?;
+            let v = rk(rec, proto, regs, c)?;
+            record_aset(rec, t, key, v)
         }
         Instr::Jmp(_) => Ok(()),
         Instr::Eq(_, b, c) => {
@@ -1357,6 +1638,35 @@ mod tests {
         let expected = run(src, None).out;
         let r = check(src, &expected);
         assert!(r.stats.traces_compiled >= 1, "{:?}", r.stats);
+    }
+
+    #[test]
+    fn table_reads_and_writes_with_integer_keys() {
+        // Array part, hash part (key 0, negative keys), floats, strings,
+        // booleans and nil values; a store the fast path refuses (append)
+        // and a read through __index exit the trace and are redone by the
+        // VM.
+        let src = "local t, h = {}, {} for i = 1, 100 do t[i] = i end \
+             h[0] = 1.5; h[-1] = 'x'; h[-2] = true \
+             local s, n, f = 0, 0, 0.0 \
+             for i = 1, 100 do \
+               t[i] = t[i] * 2 + (t[101 - i] or 0); s = s + t[i] \
+               h[0] = h[0] + 0.25; if h[-1] == 'x' and h[-2] then n = n + 1 end \
+               if t[i + 100] == nil then n = n + 1 end \
+               if i == 60 then t[#t + 1] = 7; h[-2] = false end \
+             end \
+             local mt = setmetatable({}, {__index = function(_, k) return k * 10 end}) \
+             for i = 1, 50 do mt[i % 5 + 1] = i; f = f + mt[i % 7 + 1] end \
+             return s, n, h[0], t[101], f";
+        let expected = run(src, None).out;
+        let r = check(src, &expected);
+        assert!(r.stats.traces_compiled >= 1, "{:?}", r.stats);
+        let r = check(
+            "local a = {} for i = 1, 1000 do a[i] = i * 0.5 end \
+             local s = 0 for i = 1, 1000 do a[i] = a[i] + a[1001 - i]; s = s + a[i] end return s",
+            "688125.0",
+        );
+        assert_compiled_and_ran(&r);
     }
 
     #[test]
