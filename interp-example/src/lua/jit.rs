@@ -114,6 +114,15 @@ pub struct LuaJit {
     /// header the driver blacklisted. Checked first at every merge point,
     /// so a dead loop costs two indexed loads, not a driver lookup.
     dead: Vec<Box<[bool]>>,
+    /// Loops that had a compiled trace, with the number of merge points
+    /// since they last ran compiled code or recorded. The driver discards
+    /// traces that exit too early and blacklists a loop after repeated
+    /// discards, inside `can_enter_jit`, where this module cannot see it;
+    /// a long streak of plain interpretation at such a loop (see
+    /// [`LuaJit::streak_limit`]) marks it dead here too.
+    streaks: std::collections::HashMap<Green, u32>,
+    /// Traces compiled so far (the driver's count, to notice new ones).
+    compiled: u64,
     /// Loops blacklisted so far (the driver's count, to notice new ones).
     blacklisted: u64,
     debug: bool,
@@ -144,6 +153,8 @@ impl LuaJit {
             driver,
             protos,
             dead: Vec::new(),
+            streaks: Default::default(),
+            compiled: 0,
             blacklisted: 0,
             debug: std::env::var_os("LUAJIT_DEBUG").is_some(),
         }
@@ -162,16 +173,48 @@ impl LuaJit {
     /// check (called after the events that can blacklist: aborts and
     /// closed recordings; `g` is the loop concerned).
     fn note_blacklist(&mut self, g: Green) {
-        let n = self.driver.stats().blacklisted;
-        if n != self.blacklisted {
-            self.blacklisted = n;
-            if let Some(d) = self
-                .dead
-                .get_mut(g.0 as usize)
-                .and_then(|v| v.get_mut(g.1 as usize))
-            {
-                *d = true;
+        let stats = self.driver.stats();
+        if stats.blacklisted != self.blacklisted {
+            self.blacklisted = stats.blacklisted;
+            self.mark_dead(g);
+        }
+        if stats.traces_compiled != self.compiled {
+            self.compiled = stats.traces_compiled;
+            self.streaks.insert(g, 0);
+        }
+    }
+
+    /// Merge points in a row without compiled code or recording after
+    /// which a loop that once had a trace counts as dead: well past the
+    /// driver's retrace warm-up (the threshold, with back-off).
+    fn streak_limit(&self) -> u32 {
+        self.driver.config().threshold.saturating_mul(16).max(1000)
+    }
+
+    /// Counts a merge point at `g` that ran compiled code or recorded
+    /// (`active`) or just interpreted.
+    fn note_streak(&mut self, g: Green, active: bool) {
+        let limit = self.streak_limit();
+        if let Some(c) = self.streaks.get_mut(&g) {
+            if active {
+                *c = 0;
+            } else {
+                *c += 1;
+                if *c > limit {
+                    self.streaks.remove(&g);
+                    self.mark_dead(g);
+                }
             }
+        }
+    }
+
+    fn mark_dead(&mut self, g: Green) {
+        if let Some(d) = self
+            .dead
+            .get_mut(g.0 as usize)
+            .and_then(|v| v.get_mut(g.1 as usize))
+        {
+            *d = true;
         }
     }
 
@@ -311,12 +354,23 @@ fn merge_point_slow(vm: &mut Vm, proto: &Proto, base: usize, pc: usize) -> usize
             .driver
             .can_enter_jit(green, &mut LuaFrame { regs: &mut *regs })
         {
-            Enter::Interpret => return pc,
+            Enter::Interpret => {
+                if !jit.streaks.is_empty() {
+                    jit.note_streak(green, false);
+                }
+                return pc;
+            }
             Enter::Resumed((pid, npc)) => {
                 debug_assert_eq!(pid, proto.id, "a Lua trace left its frame");
+                if !jit.streaks.is_empty() {
+                    jit.note_streak(green, true);
+                }
                 return npc as usize;
             }
-            Enter::Record(r) => r,
+            Enter::Record(r) => {
+                jit.note_streak(green, true);
+                r
+            }
         };
         match record_loop(jit, rec, proto, regs, pc) {
             // Back at a merge point with the recording closed (compiled or
