@@ -106,6 +106,14 @@ struct ProtoInfo {
 
 type Protos = Rc<RefCell<Vec<Option<ProtoInfo>>>>;
 
+/// Entries into a loop's compiled code between profitability checks.
+const CHECK_EVERY: u32 = 256;
+/// Average iterations per entry below which a loop's compiled code does
+/// not pay for entering it and resuming from its exit (measured with
+/// callgrind: an entry plus exit costs about as much as interpreting a few
+/// dozen simple instructions).
+const MIN_ITERATIONS: u64 = 16;
+
 /// The JIT state of one VM: the driver and the prototypes it has seen.
 pub struct LuaJit {
     driver: JitDriver<Green>,
@@ -121,6 +129,8 @@ pub struct LuaJit {
     /// a long streak of plain interpretation at such a loop (see
     /// [`LuaJit::streak_limit`]) marks it dead here too.
     streaks: std::collections::HashMap<Green, u32>,
+    /// Compiled-code entries per loop since its last profitability check.
+    entries: std::collections::HashMap<Green, u32>,
     /// Traces compiled so far (the driver's count, to notice new ones).
     compiled: u64,
     /// Loops blacklisted so far (the driver's count, to notice new ones).
@@ -154,6 +164,7 @@ impl LuaJit {
             protos,
             dead: Vec::new(),
             streaks: Default::default(),
+            entries: Default::default(),
             compiled: 0,
             blacklisted: 0,
             debug: std::env::var_os("LUAJIT_DEBUG").is_some(),
@@ -205,6 +216,35 @@ impl LuaJit {
                     self.mark_dead(g);
                 }
             }
+        }
+    }
+
+    /// Counts an entry into compiled code at `g`; every
+    /// [`CHECK_EVERY`] entries, checks that the loop's traces run at least
+    /// [`MIN_ITERATIONS`] iterations per entry on average, and marks the
+    /// loop dead otherwise: entering a trace and resuming from its exit
+    /// costs more than interpreting a few iterations.
+    fn note_entry(&mut self, g: Green) {
+        let n = self.entries.entry(g).or_insert(0);
+        *n += 1;
+        if *n < CHECK_EVERY {
+            return;
+        }
+        *n = 0;
+        let loc = print_green(&self.protos.borrow(), &g);
+        let stats = self.driver.stats();
+        let (mut entries, mut iterations) = (0u64, 0u64);
+        for t in stats.traces.iter().filter(|t| t.location == loc) {
+            entries += t.entries;
+            iterations += t.iterations;
+        }
+        if entries > 0 && iterations < MIN_ITERATIONS * entries {
+            if self.debug {
+                eprintln!("lua jit: {loc}: {iterations} iterations in {entries} entries: dead");
+            }
+            self.entries.remove(&g);
+            self.streaks.remove(&g);
+            self.mark_dead(g);
         }
     }
 
@@ -365,10 +405,21 @@ fn merge_point_slow(vm: &mut Vm, proto: &Proto, base: usize, pc: usize) -> usize
                 if !jit.streaks.is_empty() {
                     jit.note_streak(green, true);
                 }
+                jit.note_entry(green);
                 return npc as usize;
             }
             Enter::Record(r) => {
-                jit.note_streak(green, true);
+                if jit.streaks.contains_key(&green) {
+                    // The loop had a trace, which the driver discarded as
+                    // unprofitable (it exited too early too often): a
+                    // retrace rarely does better and costs a recording
+                    // and a compilation. Give the loop up.
+                    jit.streaks.remove(&green);
+                    jit.entries.remove(&green);
+                    jit.mark_dead(green);
+                    jit.driver.abandon(r, AbortReason::NotRecordable);
+                    return pc;
+                }
                 r
             }
         };
