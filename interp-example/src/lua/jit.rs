@@ -129,6 +129,8 @@ pub struct LuaJit {
     /// a long streak of plain interpretation at such a loop (see
     /// [`LuaJit::streak_limit`]) marks it dead here too.
     streaks: std::collections::HashMap<Green, u32>,
+    /// Loops that were recorded again after their trace was discarded.
+    retraced: std::collections::HashSet<Green>,
     /// Compiled-code entries per loop since its last profitability check.
     entries: std::collections::HashMap<Green, u32>,
     /// Traces compiled so far (the driver's count, to notice new ones).
@@ -165,6 +167,7 @@ impl LuaJit {
             dead: Vec::new(),
             streaks: Default::default(),
             entries: Default::default(),
+            retraced: Default::default(),
             compiled: 0,
             blacklisted: 0,
             debug: std::env::var_os("LUAJIT_DEBUG").is_some(),
@@ -409,11 +412,13 @@ fn merge_point_slow(vm: &mut Vm, proto: &Proto, base: usize, pc: usize) -> usize
                 return npc as usize;
             }
             Enter::Record(r) => {
-                if jit.streaks.contains_key(&green) {
-                    // The loop had a trace, which the driver discarded as
-                    // unprofitable (it exited too early too often): a
-                    // retrace rarely does better and costs a recording
-                    // and a compilation. Give the loop up.
+                if jit.streaks.contains_key(&green) && !jit.retraced.insert(green) {
+                    // The loop had a trace, which the driver discarded (it
+                    // exited too early or was refused entry too often),
+                    // and then a second one: one retrace covers a loop
+                    // whose types or branches settled after warm-up; more
+                    // rarely do better and each costs a recording and a
+                    // compilation. Give the loop up.
                     jit.streaks.remove(&green);
                     jit.entries.remove(&green);
                     jit.mark_dead(green);
