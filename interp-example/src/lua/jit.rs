@@ -415,7 +415,7 @@ fn merge_point_slow(vm: &mut Vm, proto: &Proto, base: usize, pc: usize) -> usize
         return pc;
     };
     let id = proto.id as usize;
-    if jit.dead.get(id).map_or(true, |d| d.is_empty()) {
+    if jit.dead.get(id).is_none_or(|d| d.is_empty()) {
         // First merge point in this prototype: remember it (for printing
         // locations) and give it a dead-loop table.
         let rc = vm
@@ -936,7 +936,7 @@ fn le_if(i: i64, f: f64) -> bool {
         i <= f.floor() as i64
     }
 }
-const TWO63: f64 = 9.223_372_036_854_775_808e18;
+const TWO63: f64 = 9_223_372_036_854_775_808.0;
 extern "C" fn h_lt_if(i: i64, f: f64) -> i64 {
     lt_if(i, f) as i64
 }
