@@ -41,7 +41,7 @@
 //! inlined fast path is a lookup in this module's per-prototype table of
 //! dead loops, then the driver's hot counter. With this design the
 //! `--no-jit` interpreter is within callgrind noise of a build without any
-//! JIT hooks (-0.8% to +0.8% instructions on loop_sum, mandelbrot,
+//! JIT hooks (+0.4% to +0.9% instructions on loop_sum, mandelbrot,
 //! fannkuch, sieve).
 //! The price is a second statement of each recordable instruction's
 //! semantics; the unit tests below and the differential tests (every Lua
