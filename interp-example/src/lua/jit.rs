@@ -106,7 +106,8 @@
 //! access). A dead loop costs one inlined table lookup per back-edge.
 //!
 //! Measured (callgrind instructions, JIT on / `--no-jit`, same binary):
-//! loop_sum 3e6 0.10, sieve 1e5 0.94, fib/binary_trees/nbody/richards/
+//! loop_sum 3e6 0.10, sieve 1e5 0.94 (1.09 at its default 1e6: see
+//! `RECORD_TABLES`), fib/binary_trees/nbody/richards/
 //! deltablue 1.00-1.01, json/knucleotide/spectral_norm/havlak 1.01-1.02,
 //! mandelbrot 200 1.04 (the inner loop exits at the escape test after a
 //! few iterations: given up), queens 8 1.04, fannkuch 8 1.09 (inner loops
@@ -131,6 +132,15 @@ struct ProtoInfo {
 }
 
 type Protos = Rc<RefCell<Vec<Option<ProtoInfo>>>>;
+
+/// Whether `GetTable`/`SetTable` with integer keys are recorded (as calls
+/// to the table helpers below). Measured with callgrind on sieve.lua
+/// (JIT on / off): on, 0.94 at N=1e5 but 1.09 at the default N=1e6 (a
+/// compiled iteration through a helper call costs about as much as the
+/// VM's inline array fast path, so the gain is only the dispatch); off,
+/// 1.11 and 1.22 (the loops are interpreted and pay the merge-point
+/// check). Kept on until the trace IR can address the array part inline.
+const RECORD_TABLES: bool = true;
 
 /// Entries into a loop's compiled code between profitability checks.
 const CHECK_EVERY: u32 = 256;
@@ -574,9 +584,7 @@ fn recordable_kind(i: &Instr) -> bool {
             | Instr::Test(..)
             | Instr::ForPrep(..)
             | Instr::ForLoop(..)
-            | Instr::GetTable(..)
-            | Instr::SetTable(..)
-    )
+    ) || (RECORD_TABLES && matches!(i, Instr::GetTable(..) | Instr::SetTable(..)))
 }
 
 /// Executes the recordable instruction at `pc` on the frame's registers,
@@ -1478,6 +1486,7 @@ fn record(rec: &mut Rec, proto: &Proto, regs: &[Value], pc: usize) -> Res<()> {
             };
             wr(rec, regs, a as u32, TAG_BOOL, r)
         }
+        Instr::GetTable(..) | Instr::SetTable(..) if !RECORD_TABLES => Err(NR),
         Instr::GetTable(a, b, c) => {
             let t = rd(rec, regs, b as u32)?;
             let key = rk(rec, proto, regs, c)?;
