@@ -106,8 +106,7 @@
 //! access). A dead loop costs one inlined table lookup per back-edge.
 //!
 //! Measured (callgrind instructions, JIT on / `--no-jit`, same binary):
-//! loop_sum 3e6 0.10, sieve 1e5 0.94 (1.09 at its default 1e6: see
-//! `RECORD_TABLES`), fib/binary_trees/nbody/richards/
+//! loop_sum 3e6 0.10, sieve 1e5 0.92 and 1e6 0.98, fib/binary_trees/nbody/richards/
 //! deltablue 1.00-1.01, json/knucleotide/spectral_norm/havlak 1.01-1.02,
 //! mandelbrot 200 1.04 (the inner loop exits at the escape test after a
 //! few iterations: given up), queens 8 1.04, fannkuch 8 1.09 (inner loops
@@ -134,12 +133,10 @@ struct ProtoInfo {
 type Protos = Rc<RefCell<Vec<Option<ProtoInfo>>>>;
 
 /// Whether `GetTable`/`SetTable` with integer keys are recorded (as calls
-/// to the table helpers below). Measured with callgrind on sieve.lua
-/// (JIT on / off): on, 0.94 at N=1e5 but 1.09 at the default N=1e6 (a
-/// compiled iteration through a helper call costs about as much as the
-/// VM's inline array fast path, so the gain is only the dispatch); off,
-/// 1.11 and 1.22 (the loops are interpreted and pay the merge-point
-/// check). Kept on until the trace IR can address the array part inline.
+/// to the table helpers below). Measured with callgrind on sieve.lua at
+/// its default N=1e6 (JIT on / off): 0.98 on, 1.22 off (the loops are then
+/// interpreted and pay the merge-point check). The store helper's array
+/// fast path must stay lean: with the general path first it was 1.09.
 const RECORD_TABLES: bool = true;
 
 /// Entries into a loop's compiled code between profitability checks.
@@ -1125,6 +1122,14 @@ fn aset(t: usize, i: i64, v: Value) -> i64 {
     }
 }
 extern "C" fn h_aset_int(t: usize, i: i64, tag: i64, bits: i64) -> i64 {
+    // SAFETY: `t` is a live table (see above).
+    let tb = unsafe { table(t) };
+    let k = (i as u64).wrapping_sub(1);
+    if tb.meta.is_none() && k < tb.arr.len() as u64 {
+        // The common case first: the array part, inside its bounds.
+        tb.arr[k as usize] = Value::from_raw(tag as u8, bits as u64);
+        return 1;
+    }
     aset(t, i, Value::from_raw(tag as u8, bits as u64))
 }
 extern "C" fn h_aset_num(t: usize, i: i64, f: f64) -> i64 {
