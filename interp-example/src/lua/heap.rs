@@ -282,21 +282,9 @@ impl Heap {
             Value::Str(s) => {
                 s.mark();
             }
-            Value::Table(t) => {
-                if t.mark() {
-                    self.gray.push(Obj::Table(t))
-                }
-            }
-            Value::LFn(f) => {
-                if f.mark() {
-                    self.gray.push(Obj::LFn(f))
-                }
-            }
-            Value::NFn(f) => {
-                if f.mark() {
-                    self.gray.push(Obj::NFn(f))
-                }
-            }
+            Value::Table(t) if t.mark() => self.gray.push(Obj::Table(t)),
+            Value::LFn(f) if f.mark() => self.gray.push(Obj::LFn(f)),
+            Value::NFn(f) if f.mark() => self.gray.push(Obj::NFn(f)),
             _ => {}
         }
     }

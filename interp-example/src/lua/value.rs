@@ -226,8 +226,7 @@ pub fn int_float_eq(i: i64, f: f64) -> bool {
 /// The float as an integer if it has an exact integer representation.
 #[inline]
 pub fn float_to_int_exact(f: f64) -> Option<i64> {
-    if f.floor() == f && (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&f)
-    {
+    if f.floor() == f && (i64::MIN as f64..-(i64::MIN as f64)).contains(&f) {
         Some(f as i64)
     } else {
         None
@@ -658,6 +657,11 @@ impl Table {
         self.nodes.len().saturating_sub(old) * 32 + self.arr.capacity().saturating_sub(old_arr) * 16
     }
 
+    /// True if the table has no array items and no hash entries.
+    pub fn is_empty(&self) -> bool {
+        self.next(Value::Nil).is_ok_and(|e| e.is_none())
+    }
+
     /// Lua's `#` border.
     pub fn len(&self) -> i64 {
         let n = self.arr.len();
@@ -710,7 +714,8 @@ impl Table {
     }
 
     /// `next`: the entry after `k` (nil = first). `Err(())` if `k` is not a
-    /// key of the table.
+    /// key of the table (the caller raises Lua's "invalid key to 'next'").
+    #[allow(clippy::result_unit_err)]
     pub fn next(&self, k: Value) -> Result<Option<(Value, Value)>, ()> {
         let k = normalize_key(k);
         let mut start_arr = 0usize;

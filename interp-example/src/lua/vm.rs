@@ -2068,9 +2068,10 @@ impl Vm {
                         let f = self.stack[ra];
                         // fast path: next over a plain table
                         if let Value::NFn(nf) = f {
-                            if nf.get().f as *const () as usize
-                                == super::lib_base::lua_next as *const () as usize
-                            {
+                            if std::ptr::eq(
+                                nf.get().f as *const (),
+                                super::lib_base::lua_next as *const (),
+                            ) {
                                 if let Value::Table(t) = self.stack[ra + 1] {
                                     match t.get().next(self.stack[ra + 2]) {
                                         Ok(Some((kk, vv))) => {
@@ -2251,12 +2252,12 @@ impl Vm {
                         return Ok(false);
                     }
                     let fl = if st < 0 { f.ceil() } else { f.floor() };
-                    if fl >= 9.223_372_036_854_775_808e18 {
+                    if fl >= -(i64::MIN as f64) {
                         if st < 0 {
                             return Ok(false);
                         }
                         i64::MAX
-                    } else if fl < -9.223_372_036_854_775_808e18 {
+                    } else if fl < i64::MIN as f64 {
                         if st > 0 {
                             return Ok(false);
                         }
@@ -2573,10 +2574,10 @@ fn int_lt_float(i: i64, f: f64) -> bool {
     }
     // compare i < f  <=>  i < ceil(f) when f not integral
     let c = f.ceil();
-    if c >= 9.223_372_036_854_775_808e18 {
+    if c >= -(i64::MIN as f64) {
         return true;
     }
-    i < c as i64 || (c == f && false)
+    i < c as i64
 }
 
 fn int_le_float(i: i64, f: f64) -> bool {
@@ -2590,7 +2591,7 @@ fn int_le_float(i: i64, f: f64) -> bool {
         return false;
     }
     let fl = f.floor();
-    if fl >= 9.223_372_036_854_775_808e18 {
+    if fl >= -(i64::MIN as f64) {
         return true;
     }
     i <= fl as i64
