@@ -192,32 +192,73 @@ mod tests {
 
     #[test]
     fn runtime_error_messages() {
-        assert_eq!(run("local x; x.y = 1"), "t:1: attempt to index a nil value (local 'x')");
+        assert_eq!(
+            run("local x; x.y = 1"),
+            "t:1: attempt to index a nil value (local 'x')"
+        );
         assert_eq!(run("f()"), "t:1: attempt to call a nil value (global 'f')");
-        assert_eq!(run("local t = {} ; t.a.b = 1"), "t:1: attempt to index a nil value (field 'a')");
-        assert_eq!(run("local t = {}\nreturn t.x + 1"), "t:2: attempt to perform arithmetic on a nil value (field 'x')");
-        assert_eq!(run("return 1 < nil"), "t:1: attempt to compare number with nil");
-        assert_eq!(run("return {} < {}"), "t:1: attempt to compare two table values");
-        assert_eq!(run("table.insert(nil, 1)"), "t:1: bad argument #1 to 'insert' (table expected, got nil)");
-        assert_eq!(run("return ('x'):rep()"), "t:1: bad argument #1 to 'rep' (number expected, got no value)");
-        assert_eq!(run("return 1 & 1.5"), "t:1: number has no integer representation");
+        assert_eq!(
+            run("local t = {} ; t.a.b = 1"),
+            "t:1: attempt to index a nil value (field 'a')"
+        );
+        assert_eq!(
+            run("local t = {}\nreturn t.x + 1"),
+            "t:2: attempt to perform arithmetic on a nil value (field 'x')"
+        );
+        assert_eq!(
+            run("return 1 < nil"),
+            "t:1: attempt to compare number with nil"
+        );
+        assert_eq!(
+            run("return {} < {}"),
+            "t:1: attempt to compare two table values"
+        );
+        assert_eq!(
+            run("table.insert(nil, 1)"),
+            "t:1: bad argument #1 to 'insert' (table expected, got nil)"
+        );
+        assert_eq!(
+            run("return ('x'):rep()"),
+            "t:1: bad argument #1 to 'rep' (number expected, got no value)"
+        );
+        assert_eq!(
+            run("return 1 & 1.5"),
+            "t:1: number has no integer representation"
+        );
         assert_eq!(run("return 1 // 0"), "t:1: attempt to divide by zero");
-        assert_eq!(run("local u; (function() return u.x end)()"), "t:1: attempt to index a nil value (upvalue 'u')");
-        assert_eq!(run("return #nil"), "t:1: attempt to get length of a nil value");
-        assert_eq!(run("return 'a' .. {}"), "t:1: attempt to concatenate a table value");
+        assert_eq!(
+            run("local u; (function() return u.x end)()"),
+            "t:1: attempt to index a nil value (upvalue 'u')"
+        );
+        assert_eq!(
+            run("return #nil"),
+            "t:1: attempt to get length of a nil value"
+        );
+        assert_eq!(
+            run("return 'a' .. {}"),
+            "t:1: attempt to concatenate a table value"
+        );
         assert_eq!(run("error('boom')"), "t:1: boom");
         assert_eq!(run("error('boom', 0)"), "boom");
         assert_eq!(run("error({})"), "(error object is a table value)");
-        assert_eq!(run("for i = 1, 'x' do end"), "t:1: bad 'for' limit (number expected, got string)");
+        assert_eq!(
+            run("for i = 1, 'x' do end"),
+            "t:1: bad 'for' limit (number expected, got string)"
+        );
     }
 
     #[test]
     fn stack_overflow_is_a_lua_error() {
-        assert_eq!(run("local function f() return 1 + f() end f()"), "t:1: stack overflow");
+        assert_eq!(
+            run("local function f() return 1 + f() end f()"),
+            "t:1: stack overflow"
+        );
         let r = run("local function f() return pcall(f) end return f()");
         assert_eq!(r, "ok");
         // recursion through metamethods is bounded too
-        let r = run("local t = setmetatable({}, {__index = function(t, k) return t[k] end}) return t.x");
+        let r = run(
+            "local t = setmetatable({}, {__index = function(t, k) return t[k] end}) return t.x",
+        );
         assert!(r.ends_with("C stack overflow"), "{}", r);
         let r = run("local function f(s) return (s:gsub('.', f)) end return f('ab')");
         assert!(r.contains("stack overflow"), "{}", r);
@@ -226,8 +267,14 @@ mod tests {
     #[test]
     fn syntax_error_messages() {
         assert_eq!(run("x = = 1"), "t:1: unexpected symbol near '='");
-        assert_eq!(run("goto nowhere"), "t:1: no visible label 'nowhere' for <goto> at line 1");
-        assert_eq!(run("local x <const> = 1; x = 2"), "t:1: attempt to assign to const variable 'x'");
+        assert_eq!(
+            run("goto nowhere"),
+            "t:1: no visible label 'nowhere' for <goto> at line 1"
+        );
+        assert_eq!(
+            run("local x <const> = 1; x = 2"),
+            "t:1: attempt to assign to const variable 'x'"
+        );
         let deep = format!("return {}1{}", "(".repeat(1000), ")".repeat(1000));
         assert_eq!(run(&deep), "C stack overflow");
     }
@@ -239,8 +286,14 @@ mod tests {
             "ok"
         );
         assert_eq!(run("assert(math.maxinteger + 1 == math.mininteger) assert(3 == 3.0) assert(7 // -2 == -4)"), "ok");
-        assert_eq!(run("assert(select('#', (function(...) return ... end)(1, nil, nil)) == 3)"), "ok");
-        assert_eq!(run("local a, b = 1 assert(b == nil) local t = {} t[1], t[2] = 2, 3 assert(t[2] == 3)"), "ok");
+        assert_eq!(
+            run("assert(select('#', (function(...) return ... end)(1, nil, nil)) == 3)"),
+            "ok"
+        );
+        assert_eq!(
+            run("local a, b = 1 assert(b == nil) local t = {} t[1], t[2] = 2, 3 assert(t[2] == 3)"),
+            "ok"
+        );
     }
 
     #[test]
@@ -249,7 +302,9 @@ mod tests {
         for _ in 0..200 {
             let mut src = Vec::new();
             for _ in 0..64 {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 src.push((seed >> 33) as u8);
             }
             let mut vm = new_vm();
