@@ -1228,8 +1228,10 @@ impl Vm {
             macro_rules! rk {
                 ($x:expr) => {
                     if $x & RK_CONST != 0 {
+                        // SAFETY: register/constant operand of this frame, in bounds (see the comment above `reg!`).
                         unsafe { *k.get_unchecked(($x & 0x7fff) as usize) }
                     } else {
+                        // SAFETY: register/constant operand of this frame, in bounds (see the comment above `reg!`).
                         unsafe { *regs.add($x as usize) }
                     }
                 };
@@ -1248,8 +1250,10 @@ impl Vm {
             macro_rules! rkp {
                 ($x:expr) => {
                     if $x & RK_CONST != 0 {
+                        // SAFETY: register/constant operand of this frame, in bounds (see the comment above `reg!`).
                         unsafe { k.as_ptr().add(($x & 0x7fff) as usize) }
                     } else {
+                        // SAFETY: register/constant operand of this frame, in bounds (see the comment above `reg!`).
                         unsafe { regs.add($x as usize) as *const Value }
                     }
                 };
@@ -1273,7 +1277,9 @@ impl Vm {
                         let (p, q) = unsafe { (num_at(pb), num_at(pc_)) };
                         unsafe { write_num(regs.add($a as usize), $flt(p, q)) };
                     } else {
+                        // SAFETY: register/constant operand of this frame, in bounds (see the comment above `reg!`).
                         let x = unsafe { *pb };
+                        // SAFETY: register/constant operand of this frame, in bounds (see the comment above `reg!`).
                         let y = unsafe { *pc_ };
                         let r = match (x, y) {
                             (Value::Int(p), Value::Num(q)) => Value::Num($flt(p as f64, q)),
@@ -1435,6 +1441,7 @@ impl Vm {
                     }
                     Instr::GetTable(a, b, c) => {
                         // fast path: plain array read
+                        // SAFETY: register/constant operand of this frame, in bounds (see the comment above `reg!`).
                         let pt = unsafe { regs.add(b as usize) as *const Value };
                         let pk = rkp!(c);
                         // SAFETY: valid values (see `reg!`); the tags are checked
@@ -1536,6 +1543,7 @@ impl Vm {
                     }
                     Instr::SetTable(a, b, c) => {
                         // fast path: plain array write inside the array part
+                        // SAFETY: register/constant operand of this frame, in bounds (see the comment above `reg!`).
                         let pt = unsafe { regs.add(a as usize) as *const Value };
                         let pk = rkp!(b);
                         // SAFETY: as in GetTable's fast path.
@@ -2046,10 +2054,12 @@ impl Vm {
                             }
                         } else {
                             let (i, lim, step) =
+                                // SAFETY: register/constant operand of this frame, in bounds (see the comment above `reg!`).
                                 unsafe { (num_at(pa), num_at(pa.add(1)), num_at(pa.add(2))) };
                             let ni = i + step;
                             let cont = if step > 0.0 { ni <= lim } else { lim <= ni };
                             if cont {
+                                // SAFETY: register/constant operand of this frame, in bounds (see the comment above `reg!`).
                                 unsafe {
                                     write_num(pa, ni);
                                     write_num(pa.add(3), ni);
