@@ -1236,6 +1236,23 @@ impl Vm {
                     }
                 };
             }
+            // The field fast path shared by `GetField` and `SelfOp`: the
+            // table's own field, else one level of `__index = class table`.
+            // A macro rather than a method: as a method it cost 2% more
+            // instructions on richards (callgrind).
+            macro_rules! field_lookup {
+                ($tb:expr, $ks:expr) => {{
+                    let mut v = $tb.get_str($ks);
+                    if v.is_nil() {
+                        if let Some(mt) = $tb.meta {
+                            if let Value::Table(ct) = self.tm_of(mt, Tm::Index) {
+                                v = ct.get().get_str($ks);
+                            }
+                        }
+                    }
+                    v
+                }};
+            }
             macro_rules! savepc {
                 () => {
                     self.frames[fi].pc = pc
@@ -1504,15 +1521,7 @@ impl Vm {
                                 if let Value::Str(ks) = *k.get_unchecked(c as usize) {
                                     let tg = table_at(pt);
                                     let tb = tg.get();
-                                    let mut v = tb.get_str(ks);
-                                    if v.is_nil() {
-                                        // one level of `__index = class table`
-                                        if let Some(mt) = tb.meta {
-                                            if let Value::Table(ct) = self.tm_of(mt, Tm::Index) {
-                                                v = ct.get().get_str(ks);
-                                            }
-                                        }
-                                    }
+                                    let v = field_lookup!(tb, ks);
                                     if !v.is_nil() || tb.meta.is_none() {
                                         copy_value(regs.add(a as usize), &v);
                                         continue;
@@ -1640,15 +1649,7 @@ impl Vm {
                                 if let Value::Str(ks) = *k.get_unchecked(c as usize) {
                                     let tg = table_at(pt);
                                     let tb = tg.get();
-                                    let mut v = tb.get_str(ks);
-                                    if v.is_nil() {
-                                        // one level of `__index = class table`
-                                        if let Some(mt) = tb.meta {
-                                            if let Value::Table(ct) = self.tm_of(mt, Tm::Index) {
-                                                v = ct.get().get_str(ks);
-                                            }
-                                        }
-                                    }
+                                    let v = field_lookup!(tb, ks);
                                     if !v.is_nil() || tb.meta.is_none() {
                                         copy_value(regs.add(a as usize + 1), pt);
                                         copy_value(regs.add(a as usize), &v);
