@@ -916,31 +916,9 @@ fn forprep_count(i0: i64, lim: i64, st: i64) -> i64 {
     count.min(i64::MAX as u64) as i64
 }
 
-/// `i < f` with Lua's exact integer/float comparison (as the VM's
-/// `int_lt_float`).
-fn lt_if(i: i64, f: f64) -> bool {
-    if f.is_nan() {
-        false
-    } else if f >= TWO63 {
-        true
-    } else if f <= -TWO63 {
-        false
-    } else {
-        i < f.ceil() as i64
-    }
-}
-/// `i <= f`, exactly (as the VM's `int_le_float`).
-fn le_if(i: i64, f: f64) -> bool {
-    if f.is_nan() {
-        false
-    } else if f >= TWO63 {
-        true
-    } else if f < -TWO63 {
-        false
-    } else {
-        i <= f.floor() as i64
-    }
-}
+// The comparisons are the VM's own, so compiled code and the interpreter
+// agree by construction.
+use super::vm::{float_le_int, float_lt_int, int_le_float as le_if, int_lt_float as lt_if};
 const TWO63: f64 = 9_223_372_036_854_775_808.0;
 extern "C" fn h_lt_if(i: i64, f: f64) -> i64 {
     lt_if(i, f) as i64
@@ -949,10 +927,10 @@ extern "C" fn h_le_if(i: i64, f: f64) -> i64 {
     le_if(i, f) as i64
 }
 extern "C" fn h_lt_fi(f: f64, i: i64) -> i64 {
-    (!f.is_nan() && !le_if(i, f)) as i64
+    float_lt_int(f, i) as i64
 }
 extern "C" fn h_le_fi(f: f64, i: i64) -> i64 {
-    (!f.is_nan() && !lt_if(i, f)) as i64
+    float_le_int(f, i) as i64
 }
 
 /// Records `x < y` (`lt`) or `x <= y` between an integer and a float;

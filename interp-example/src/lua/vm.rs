@@ -2573,7 +2573,8 @@ pub fn arith_num(op: Tm, a: Value, b: Value) -> Result<Value, &'static str> {
     }))
 }
 
-fn int_lt_float(i: i64, f: f64) -> bool {
+/// Lua's exact integer/float comparison (shared with the JIT recorder).
+pub(crate) fn int_lt_float(i: i64, f: f64) -> bool {
     if f.is_nan() {
         return false;
     }
@@ -2591,7 +2592,8 @@ fn int_lt_float(i: i64, f: f64) -> bool {
     i < c as i64
 }
 
-fn int_le_float(i: i64, f: f64) -> bool {
+/// Lua's exact integer/float comparison (shared with the JIT recorder).
+pub(crate) fn int_le_float(i: i64, f: f64) -> bool {
     if f.is_nan() {
         return false;
     }
@@ -2608,14 +2610,16 @@ fn int_le_float(i: i64, f: f64) -> bool {
     i <= fl as i64
 }
 
-fn float_lt_int(f: f64, i: i64) -> bool {
+/// Lua's exact integer/float comparison (shared with the JIT recorder).
+pub(crate) fn float_lt_int(f: f64, i: i64) -> bool {
     if f.is_nan() {
         return false;
     }
     !int_le_float(i, f)
 }
 
-fn float_le_int(f: f64, i: i64) -> bool {
+/// Lua's exact integer/float comparison (shared with the JIT recorder).
+pub(crate) fn float_le_int(f: f64, i: i64) -> bool {
     if f.is_nan() {
         return false;
     }
