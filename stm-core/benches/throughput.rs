@@ -2,7 +2,9 @@
 //! * `single_thread`: a workload (read-modify-write of 16 objects per unit)
 //!   run plainly vs in one transaction per unit;
 //! * `scaling`: the same workload on disjoint objects with 1 and 2 threads
-//!   (no conflicts) — compare the elements/s figures (target ≥ 1.85x);
+//!   (no conflicts) — compare the elements/s figures (target ≥ 1.85x), with
+//!   one transaction per unit and with the interpreter's shape (transactions
+//!   ended at break points by the adaptive budget);
 //! * `contention`: 2 threads doing transfers among K accounts for K from
 //!   4096 down to 1; throughput from criterion, abort rates printed once.
 
@@ -134,6 +136,25 @@ fn unit_read_only(th: &mut StmThread, objs: &[ObjRef], k: usize) {
     black_box(s);
 }
 
+/// The interpreter's transaction shape: the same unit of work, but the
+/// transaction only ends at a break point once `should_break_transaction`
+/// says so (default adaptive budget), as an interpreter does at back-edges.
+fn unit_break_points(th: &mut StmThread, objs: &[ObjRef], k: usize) {
+    if !th.in_transaction() {
+        th.begin().unwrap();
+    }
+    for j in 0..PER_TX {
+        let o = objs[(k * PER_TX + j) % objs.len()];
+        let v = th.read(o, 0).unwrap();
+        th.write(o, 0, v.wrapping_add(1)).unwrap();
+    }
+    th.add_work(PER_TX as u64);
+    if th.should_break_transaction() {
+        // Disjoint objects: no conflict can make this fail.
+        th.break_transaction().unwrap();
+    }
+}
+
 /// Runs `units` units on each of `threads` threads over disjoint object sets.
 fn parallel(rt: &Runtime, sets: &[Vec<ObjRef>], units: usize) -> Duration {
     parallel_with(rt, sets, units, unit)
@@ -157,6 +178,9 @@ fn parallel_with(
                 let t0 = Instant::now();
                 for k in 0..units {
                     work(&mut th, &objs, k);
+                }
+                if th.in_transaction() {
+                    th.commit().unwrap();
                 }
                 (t0, Instant::now())
             })
@@ -207,6 +231,14 @@ fn scaling(c: &mut Criterion) {
             b.iter_custom(|n| {
                 (0..n)
                     .map(|_| parallel_with(&rt, &sets[..threads], UNITS, unit_read_only))
+                    .sum()
+            })
+        });
+        g.throughput(Throughput::Elements((UNITS * 10 * threads) as u64));
+        g.bench_function(format!("break_points_{threads}_threads"), |b| {
+            b.iter_custom(|n| {
+                (0..n)
+                    .map(|_| parallel_with(&rt, &sets[..threads], UNITS * 10, unit_break_points))
                     .sum()
             })
         });
