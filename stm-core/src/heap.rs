@@ -91,9 +91,16 @@ impl ThreadHeap {
         self.chunks.len() * CHUNK_BYTES + self.large.iter().map(|l| l.words * 8).sum::<usize>()
     }
 
-    /// Allocates a zeroed-payload cell of `words` words (header included) and
-    /// writes its header. Returns `None` when the system allocator fails.
-    pub(crate) fn alloc(&mut self, words: usize, meta: u64, lockword: u64) -> Option<ObjRef> {
+    /// Allocates a cell of `words` words (header included), writes its header
+    /// and, with `zero`, zeroes its payload (host objects are initialised by
+    /// their owner instead). Returns `None` when the system allocator fails.
+    pub(crate) fn alloc(
+        &mut self,
+        words: usize,
+        meta: u64,
+        lockword: u64,
+        zero: bool,
+    ) -> Option<ObjRef> {
         let obj = if words <= MAX_SMALL_WORDS {
             self.alloc_small(words)?
         } else {
@@ -106,8 +113,10 @@ impl ThreadHeap {
             obj.word(0).store(lockword, Ordering::Relaxed);
             obj.word(1)
                 .store(meta | F_ALLOCATED | large, Ordering::Relaxed);
-            for i in HEADER_WORDS..words {
-                obj.word(i).store(0, Ordering::Relaxed);
+            if zero {
+                for i in HEADER_WORDS..words {
+                    obj.word(i).store(0, Ordering::Relaxed);
+                }
             }
         }
         self.unflushed += words * 8;
@@ -200,9 +209,25 @@ impl ThreadHeap {
     /// Frees every unmarked object, clears marks, rebuilds the free lists.
     /// Returns the bytes still live.
     ///
+    /// Host objects (`F_HOST`): with `finalize`, an unmarked one is passed to
+    /// it (its owner drops the payload) before its cell is reused; without
+    /// (a collection nobody traced host objects for) every host object is
+    /// kept.
+    ///
     /// # Safety
     /// Must run at a global safepoint after marking.
-    pub(crate) unsafe fn sweep(&mut self) -> usize {
+    pub(crate) unsafe fn sweep(
+        &mut self,
+        mut finalize: Option<&mut dyn FnMut(ObjRef, u32)>,
+    ) -> usize {
+        let keep_hosts = finalize.is_none();
+        let mut dead_host = |obj: ObjRef, meta: u64| {
+            if meta & (F_ALLOCATED | F_HOST) == F_ALLOCATED | F_HOST {
+                if let Some(f) = finalize.as_mut() {
+                    f(obj, (meta & 0xffff_ffff) as u32);
+                }
+            }
+        };
         let mut live = 0;
         self.free = [0; MAX_SMALL_WORDS + 1];
         for c in &self.chunks {
@@ -212,11 +237,13 @@ impl ThreadHeap {
                 let obj = ObjRef::from_ptr(NonNull::new(p).expect("chunk cell"));
                 // SAFETY: cells are readable for the chunk's lifetime.
                 let meta = unsafe { obj.meta() };
-                if meta & F_ALLOCATED != 0 && meta & F_MARK != 0 {
+                let keep = meta & F_MARK != 0 || (keep_hosts && meta & F_HOST != 0);
+                if meta & F_ALLOCATED != 0 && keep {
                     // SAFETY: as above.
                     unsafe { obj.word(1).store(meta & !F_MARK, Ordering::Relaxed) };
                     live += c.cell_words * 8;
                 } else {
+                    dead_host(obj, meta);
                     // SAFETY: as above; the cell is garbage or already free.
                     unsafe {
                         obj.word(1).store(0, Ordering::Relaxed);
@@ -231,12 +258,13 @@ impl ThreadHeap {
             let obj = ObjRef::from_ptr(l.ptr.cast());
             // SAFETY: large objects are live allocations until freed here.
             let meta = unsafe { obj.meta() };
-            if meta & F_MARK != 0 {
+            if meta & F_MARK != 0 || (keep_hosts && meta & F_HOST != 0) {
                 // SAFETY: as above.
                 unsafe { obj.word(1).store(meta & !F_MARK, Ordering::Relaxed) };
                 live += l.words * 8;
                 true
             } else {
+                dead_host(obj, meta);
                 // SAFETY: allocated in alloc_large with this layout; unmarked
                 // means unreachable.
                 unsafe {

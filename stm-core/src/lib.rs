@@ -71,12 +71,14 @@
 
 pub mod abi;
 mod heap;
+pub mod host;
 mod log;
 pub mod object;
 pub mod report;
 mod runtime;
 mod thread;
 
+pub use host::{HostMarker, HostTracer};
 pub use log::ConflictKind;
 pub use object::ObjRef;
 pub use runtime::{Config, HeapStats, RootId, Runtime};

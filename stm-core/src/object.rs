@@ -33,7 +33,7 @@
 //! **Meta word.** Bits 0..32: the shape id chosen by the interpreter (for byte
 //! buffers: the length in bytes). Bits 32..56: the number of payload words.
 //! Bits 56..64: flags for the allocator and collector ([`F_ALLOCATED`],
-//! [`F_MARK`], [`F_BYTES`], [`F_LARGE`]). The meta word is written only while
+//! [`F_MARK`], [`F_BYTES`], [`F_LARGE`], [`F_HOST`]). The meta word is written only while
 //! the object is private (allocation, sweeping) so barriers never need to
 //! synchronise on it; field-count reads for bounds checks are plain relaxed
 //! loads of an immutable value.
@@ -75,6 +75,10 @@ pub const F_MARK: u64 = 1 << 57;
 pub const F_BYTES: u64 = 1 << 58;
 /// Meta flag: the object was allocated outside the size-class chunks.
 pub const F_LARGE: u64 = 1 << 59;
+/// Meta flag: a *host object* (see [`crate::host`]): the payload is a value
+/// owned by the interpreter, traced by its [`HostTracer`](crate::HostTracer)
+/// and finalized before the cell is reused; never scanned conservatively.
+pub const F_HOST: u64 = 1 << 60;
 /// Largest number of fields (payload words) an object may have.
 pub const MAX_FIELDS: usize = META_LEN_MASK as usize;
 
@@ -136,6 +140,27 @@ impl ObjRef {
     #[inline]
     pub(crate) fn from_ptr(p: NonNull<AtomicU64>) -> ObjRef {
         ObjRef(p)
+    }
+
+    /// Address of the first payload word (word 2): where a host object's
+    /// value lives (see [`crate::host`]).
+    #[inline]
+    pub fn payload(self) -> NonNull<u8> {
+        // SAFETY: adding two words to a non-null object address stays inside
+        // the object's allocation (every object has the two header words and
+        // the payload follows them), so the result is non-null.
+        unsafe { NonNull::new_unchecked(self.0.as_ptr().add(HEADER_WORDS) as *mut u8) }
+    }
+
+    /// The object whose payload starts at `p` (inverse of [`ObjRef::payload`]).
+    ///
+    /// # Safety
+    /// `p` must be the payload address of an object of a live runtime.
+    #[inline]
+    pub unsafe fn from_payload(p: NonNull<u8>) -> ObjRef {
+        // SAFETY: caller guarantees `p` is word 2 of an object, so two words
+        // before it is the object's (non-null) header.
+        ObjRef(unsafe { NonNull::new_unchecked((p.as_ptr() as *mut AtomicU64).sub(HEADER_WORDS)) })
     }
 
     /// Raw header pointer (for machine code).

@@ -50,6 +50,7 @@
 //! memory stays within a constant factor of the live data.
 
 use crate::heap::{HeapIndex, ThreadHeap};
+use crate::host::{HostMarker, HostTracer};
 use crate::log::ConflictLog;
 use crate::object::*;
 use crate::StmError;
@@ -409,15 +410,21 @@ impl Shared {
     /// Becomes the collector (or waits for the current one) and collects if
     /// still needed.
     pub(crate) fn collect(&self) {
+        self.collect_with(false, None);
+    }
+
+    /// Collects if needed (or always, with `force`), tracing host objects
+    /// with `tracer` if given (see [`crate::host`]).
+    pub(crate) fn collect_with(&self, force: bool, tracer: Option<&mut dyn HostTracer>) {
         let _g = self.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
-        if !self.gc_needed.load(Ordering::SeqCst) {
+        if !force && !self.gc_needed.load(Ordering::SeqCst) {
             return;
         }
         self.gc_requested.store(true, Ordering::SeqCst);
         self.wait_inactive();
         // SAFETY: every slot is inactive and cannot become active until
         // release_safepoint, so the collector owns every heap.
-        let live = unsafe { self.mark_and_sweep() };
+        let live = unsafe { self.mark_and_sweep(tracer) };
         self.alloc_since_gc.store(0, Ordering::Relaxed);
         self.gc_threshold.store(
             self.cfg.gc_threshold_bytes.max(64 << 10).max(live * 2),
@@ -430,7 +437,7 @@ impl Shared {
 
     /// # Safety
     /// Only at a global safepoint.
-    unsafe fn mark_and_sweep(&self) -> usize {
+    unsafe fn mark_and_sweep(&self, mut tracer: Option<&mut dyn HostTracer>) -> usize {
         let mut idx = HeapIndex::default();
         for s in self.slots.iter() {
             // SAFETY: safepoint (caller).
@@ -470,9 +477,20 @@ impl Shared {
         {
             f(&mut |v| mark(v, &mut stack));
         }
+        if let Some(t) = tracer.as_mut() {
+            t.roots(&mut HostMarker { stack: &mut stack });
+        }
+        let mut external = 0usize;
         while let Some(o) = stack.pop() {
             // SAFETY: marked objects are allocated.
             let m = unsafe { o.meta() };
+            if m & F_HOST != 0 {
+                if let Some(t) = tracer.as_mut() {
+                    let shape = (m & 0xffff_ffff) as u32;
+                    external += t.trace(o, shape, &mut HostMarker { stack: &mut stack });
+                }
+                continue;
+            }
             if m & F_BYTES != 0 {
                 continue;
             }
@@ -484,10 +502,27 @@ impl Shared {
                 mark(v, &mut stack);
             }
         }
-        let mut live = 0;
-        for s in self.slots.iter() {
-            // SAFETY: safepoint (caller); marking done.
-            live += unsafe { (*s.heap.get()).sweep() };
+        let mut live = external;
+        match tracer {
+            Some(t) => {
+                t.weak(&|o: ObjRef| {
+                    // SAFETY: the tracer only asks about objects it holds
+                    // (allocated, not yet swept: sweeping starts below).
+                    let m = unsafe { o.meta() };
+                    m & F_MARK != 0
+                });
+                let mut fin = |o: ObjRef, shape: u32| t.finalize(o, shape);
+                for s in self.slots.iter() {
+                    // SAFETY: safepoint (caller); marking done.
+                    live += unsafe { (*s.heap.get()).sweep(Some(&mut fin)) };
+                }
+            }
+            None => {
+                for s in self.slots.iter() {
+                    // SAFETY: safepoint (caller); marking done.
+                    live += unsafe { (*s.heap.get()).sweep(None) };
+                }
+            }
         }
         live
     }

@@ -1037,7 +1037,7 @@ impl StmThread {
         // excluded and the slot's heap belongs to this thread.
         let heap = unsafe { &mut *self.rt.shared.slots[self.slot].heap.get() };
         let obj = heap
-            .alloc(nwords + HEADER_WORDS, meta, self.my_lock)
+            .alloc(nwords + HEADER_WORDS, meta, self.my_lock, true)
             .ok_or(StmError::OutOfMemory)?;
         if heap.unflushed >= 256 << 10 {
             let b = heap.unflushed;
@@ -1053,6 +1053,72 @@ impl StmThread {
     /// fields are scanned by the collector. Freed if the transaction aborts.
     pub fn alloc(&mut self, shape: u32, nfields: usize) -> Result<ObjRef, StmError> {
         self.alloc_raw(shape as u64, nfields, 0)
+    }
+
+    /// Allocates a host object (see [`crate::host`]) of shape `shape` with
+    /// room for `bytes` bytes of payload at [`ObjRef::payload`] (8-byte
+    /// aligned, uninitialised: the caller writes its value there before the
+    /// next collection). Needs a running transaction. Not freed if the
+    /// transaction aborts; the next [`StmThread::collect_with`] finalizes it
+    /// when unreachable.
+    #[inline]
+    pub fn alloc_host(&mut self, shape: u32, bytes: usize) -> Result<ObjRef, StmError> {
+        self.check_tx()?;
+        let nwords = bytes.div_ceil(8).max(1);
+        if nwords > MAX_FIELDS {
+            return Err(StmError::TooLarge);
+        }
+        let meta = shape as u64 | ((nwords as u64) << META_LEN_SHIFT) | F_HOST;
+        // SAFETY: we are in a transaction (active), so the collector is
+        // excluded and the slot's heap belongs to this thread.
+        let heap = unsafe { &mut *self.rt.shared.slots[self.slot].heap.get() };
+        let obj = heap
+            .alloc(nwords + HEADER_WORDS, meta, version_word(0, 0), false)
+            .ok_or(StmError::OutOfMemory)?;
+        if heap.unflushed >= 256 << 10 {
+            let b = heap.unflushed;
+            heap.unflushed = 0;
+            self.rt.shared.note_alloc(b);
+        }
+        Ok(obj)
+    }
+
+    /// Counts `bytes` of memory owned by host objects outside the heap (e.g.
+    /// a table's grown parts) towards the allocation volume that triggers
+    /// collections.
+    #[inline]
+    pub fn note_external_alloc(&mut self, bytes: usize) {
+        // SAFETY: `unflushed` is only touched by the owning thread or by the
+        // collector at a safepoint; a thread calling this is not at one
+        // (it is running, so no collection can own its heap concurrently
+        // unless it is outside a transaction, where only this thread itself
+        // can start a collection).
+        let heap = unsafe { &mut *self.rt.shared.slots[self.slot].heap.get() };
+        heap.unflushed = heap.unflushed.saturating_add(bytes);
+        if heap.unflushed >= 256 << 10 {
+            let b = heap.unflushed;
+            heap.unflushed = 0;
+            self.rt.shared.note_alloc(b);
+        }
+    }
+
+    /// Whether the allocation volume since the last collection has passed the
+    /// threshold (the interpreter should reach a safepoint and collect).
+    #[inline]
+    pub fn gc_pending(&self) -> bool {
+        self.rt.shared.gc_needed.load(Ordering::Relaxed)
+    }
+
+    /// Runs a full collection now, tracing host objects with `tracer` (its
+    /// roots, their references, weak references, finalization; see
+    /// [`crate::host`]). Must be called outside a transaction; waits for other
+    /// threads to reach the safepoint between their transactions.
+    pub fn collect_with(&mut self, tracer: &mut dyn crate::HostTracer) -> Result<(), StmError> {
+        if self.in_tx {
+            return Err(StmError::AlreadyInTransaction);
+        }
+        self.rt.shared.collect_with(true, Some(tracer));
+        Ok(())
     }
 
     /// Allocates a zeroed byte buffer of `len` bytes (never scanned).

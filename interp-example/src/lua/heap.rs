@@ -1,43 +1,59 @@
 //! The guest heap: the ONE place where Lua objects are allocated and freed.
 //!
-//! This module is the interface that stm-core's heap will take over: every
-//! guest object (strings, tables, Lua closures, native closures, upvalues)
-//! is created through [`Heap`]'s `alloc_*`/`intern` functions and referred to
-//! by a [`Gc<T>`] handle; collection is requested through
-//! [`Heap::should_collect`] / [`Heap::collect`] with a root-scanning
-//! callback. Nothing else in `lua/` allocates or frees guest objects, so
-//! swapping this implementation for stm-core's is a change to this file.
+//! Every guest object (strings, tables, Lua closures, native closures,
+//! upvalues) is created through [`Heap`]'s `alloc_*`/`intern` functions and
+//! referred to by a [`Gc<T>`] handle; collection is requested through
+//! [`Heap::should_collect`] / [`Heap::collect`] with a root-marking callback.
+//! Nothing else in `lua/` allocates or frees guest objects.
 //!
-//! Behind the interface sits a simple non-moving mark-sweep collector:
-//! objects are individually boxed (`Box<GcBox<T>>`, addresses never change,
-//! so a handle is a plain pointer, which is also what the JIT wants), every
-//! object is listed in `objects`, and `collect` marks from the roots the
-//! caller supplies (VM stack, globals, registry, open upvalues, frames) then
-//! sweeps the list. Collection is triggered by allocation debt (bytes
-//! allocated since the last cycle exceed the live size after it, with a
-//! floor) and is only ever run by the VM at safe points, where every live
-//! guest value is reachable from the roots — never from inside a library
+//! The memory manager behind this interface is stm-core's: each object is a
+//! *host object* of stm-core's heap (see `stm_core::host`): a cell of the
+//! per-thread size-class allocator whose two header words (lock/version,
+//! meta with the shape id below and the collector's mark bit) are followed
+//! by the Rust value, written in place. A [`Gc<T>`] points straight at that
+//! value, so dereferencing a handle costs what a `Box` did, and the JIT sees a
+//! plain, stable address (the heap is non-moving).
+//!
+//! Collection is stm-core's safepoint mark-sweep, traced precisely by this
+//! module's [`HostTracer`]: the VM's roots (given to [`Heap::collect`]), then
+//! per shape the references each object holds (a table's metatable, array
+//! and hash parts; a closure's upvalues and its prototype's constants...).
+//! The intern set of strings is weak: `weak` drops dead strings from it
+//! before `finalize` runs their destructors. Collection is triggered by
+//! allocation volume as stm-core counts it: object cells, plus memory objects
+//! own outside the heap (table parts, string bytes), reported at allocation
+//! and through [`Heap::note_growth`]; the threshold is twice the live size
+//! after a collection, with a 4 MiB floor.
+//!
+//! Allocating a host object needs a running stm-core transaction (that is
+//! what keeps another thread's collector out of this thread's heap). The Lua
+//! interpreter has a single guest thread and does not use barriers yet, so the
+//! heap keeps one transaction open for its whole life and ends it only around
+//! a collection — which the VM requests at safe points, where every live
+//! guest value is reachable from the roots, never from inside a library
 //! function that may hold handles in Rust locals.
 //!
 //! Strings are all interned (short and long): equal strings are the same
 //! object, so string equality and table lookup by string are pointer
-//! comparisons; the content hash is cached in the string. The intern set
-//! is weak: the sweep removes dead strings from it.
+//! comparisons; the content hash is cached in the string.
 
-use super::value::{LClosure, LStr, NClosure, Table, UpVal, Value};
-use std::cell::{Cell, UnsafeCell};
+use super::value::{LClosure, LStr, NClosure, Proto, Table, UpVal, Value};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ptr::NonNull;
+use stm_core::{Config, HostMarker, HostTracer, ObjRef, Runtime, StmThread};
 
-pub struct GcBox<T> {
-    marked: Cell<bool>,
-    value: UnsafeCell<T>,
-}
+/// Shape ids of the guest object kinds in stm-core's meta word.
+const SHAPE_STR: u32 = 1;
+const SHAPE_TABLE: u32 = 2;
+const SHAPE_LFN: u32 = 3;
+const SHAPE_NFN: u32 = 4;
+const SHAPE_UP: u32 = 5;
 
-/// A handle to a guest object. Copyable pointer; valid as long as the
-/// object is reachable from the roots at every collection.
+/// A handle to a guest object: the address of its value inside an stm-core
+/// host cell. Copyable pointer; valid as long as the object is reachable from
+/// the roots at every collection.
 pub struct Gc<T> {
-    ptr: NonNull<GcBox<T>>,
+    ptr: NonNull<T>,
 }
 
 impl<T> Clone for Gc<T> {
@@ -50,11 +66,12 @@ impl<T> Copy for Gc<T> {}
 impl<T> Gc<T> {
     #[inline(always)]
     pub fn get(&self) -> &T {
-        // SAFETY: the collector frees an object only when it is unreachable
-        // from the roots; a handle the VM or a library function is using is
-        // reachable (collections run only at VM safe points), so the box is
-        // alive. The interpreter is single-threaded.
-        unsafe { &*self.ptr.as_ref().value.get() }
+        // SAFETY: the collector finalizes an object only when it is
+        // unreachable from the roots; a handle the VM or a library function
+        // is using is reachable (collections run only at VM safe points), so
+        // the value is alive and initialised. The interpreter is
+        // single-threaded.
+        unsafe { self.ptr.as_ref() }
     }
 
     /// Mutable access to the object.
@@ -68,7 +85,7 @@ impl<T> Gc<T> {
         // SAFETY: liveness as in `get`; exclusivity is the caller contract
         // above (single-threaded, references never held across calls that
         // re-enter the VM or touch the same object).
-        unsafe { &mut *self.ptr.as_ref().value.get() }
+        unsafe { &mut *self.ptr.as_ptr() }
     }
 
     #[inline(always)]
@@ -87,19 +104,17 @@ impl<T> Gc<T> {
     /// `addr` must come from `Gc::addr` of a live object of type `T`.
     pub unsafe fn from_addr(addr: usize) -> Gc<T> {
         Gc {
-            ptr: NonNull::new_unchecked(addr as *mut GcBox<T>),
+            // SAFETY: caller contract: a live object's (non-null) address.
+            ptr: unsafe { NonNull::new_unchecked(addr as *mut T) },
         }
     }
 
-    fn mark(&self) -> bool {
-        // SAFETY: see `get`.
-        let b = unsafe { self.ptr.as_ref() };
-        if b.marked.get() {
-            false
-        } else {
-            b.marked.set(true);
-            true
-        }
+    /// The stm-core object holding this value.
+    #[inline(always)]
+    fn obj(&self) -> ObjRef {
+        // SAFETY: every Gc is made by `Heap::place` from the payload address
+        // of a host object of the heap's runtime.
+        unsafe { ObjRef::from_payload(self.ptr.cast()) }
     }
 }
 
@@ -107,15 +122,6 @@ impl<T> std::fmt::Debug for Gc<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "0x{:014x}", self.addr())
     }
-}
-
-#[derive(Clone, Copy)]
-enum Obj {
-    Str(Gc<LStr>),
-    Table(Gc<Table>),
-    LFn(Gc<LClosure>),
-    NFn(Gc<NClosure>),
-    Up(Gc<UpVal>),
 }
 
 /// FxHash-style hasher (fast, non-cryptographic).
@@ -150,12 +156,14 @@ pub fn hash_bytes(b: &[u8]) -> u64 {
 }
 
 pub struct Heap {
-    objects: Vec<Obj>,
     strings: hashbrown_like::Set,
-    allocated: usize,
-    threshold: usize,
-    gray: Vec<Obj>,
+    /// Objects allocated since the last collection plus its survivors.
+    objects: usize,
     pub collections: usize,
+    /// This heap's stm-core thread (it owns a handle to the heap's private
+    /// runtime, so the cells live as long as it does; `Drop for Heap`
+    /// finalizes every object first).
+    th: Box<StmThread>,
 }
 
 /// A minimal intern set keyed by hash with collision chains (std's
@@ -188,30 +196,185 @@ impl Default for Heap {
     }
 }
 
-impl Heap {
-    pub fn new() -> Heap {
-        Heap {
-            objects: Vec::new(),
-            strings: hashbrown_like::Set {
-                map: Default::default(),
-            },
-            allocated: 0,
-            threshold: MIN_THRESHOLD,
-            gray: Vec::new(),
-            collections: 0,
+/// Marks guest values during a collection (what the VM's root callback and
+/// the tracer below use).
+pub struct Marker<'m, 'a> {
+    m: &'m mut HostMarker<'a>,
+}
+
+impl Marker<'_, '_> {
+    #[inline]
+    pub fn mark_value(&mut self, v: Value) {
+        match v {
+            Value::Str(s) => self.m.mark(s.obj()),
+            Value::Table(t) => self.m.mark(t.obj()),
+            Value::LFn(f) => self.m.mark(f.obj()),
+            Value::NFn(f) => self.m.mark(f.obj()),
+            _ => {}
         }
     }
 
-    fn boxed<T>(&mut self, v: T, size: usize) -> Gc<T> {
-        self.allocated += size;
-        let b = Box::new(GcBox {
-            marked: Cell::new(false),
-            value: UnsafeCell::new(v),
-        });
-        // SAFETY: Box::into_raw never returns null.
-        Gc {
-            ptr: unsafe { NonNull::new_unchecked(Box::into_raw(b)) },
+    pub fn mark_table(&mut self, t: Gc<Table>) {
+        self.m.mark(t.obj())
+    }
+
+    pub fn mark_upval(&mut self, u: Gc<UpVal>) {
+        self.m.mark(u.obj())
+    }
+
+    fn mark_proto(&mut self, p: &Proto) {
+        for k in p.consts.iter() {
+            if let Value::Str(s) = k {
+                self.m.mark(s.obj());
+            }
         }
+        for c in p.protos.iter() {
+            self.mark_proto(c);
+        }
+    }
+}
+
+/// The heap's side of an stm-core collection.
+struct Tracer<'h, R> {
+    roots: Option<R>,
+    strings: &'h mut hashbrown_like::Set,
+    survivors: usize,
+}
+
+/// The value of type `T` in host object `o`.
+///
+/// # Safety
+/// `o` must be a live host object of the shape that holds a `T`.
+unsafe fn value<'a, T>(o: ObjRef) -> &'a T {
+    // SAFETY: caller contract; `Heap::place` wrote a `T` there.
+    unsafe { &*o.payload().cast::<T>().as_ptr() }
+}
+
+impl<R: FnOnce(&mut Marker)> HostTracer for Tracer<'_, R> {
+    fn roots(&mut self, m: &mut HostMarker<'_>) {
+        if let Some(r) = self.roots.take() {
+            r(&mut Marker { m });
+        }
+    }
+
+    fn trace(&mut self, o: ObjRef, shape: u32, m: &mut HostMarker<'_>) -> usize {
+        self.survivors += 1;
+        let mut mk = Marker { m };
+        // SAFETY (all arms): stm-core passes each marked host object of this
+        // heap's runtime with the shape it was allocated with, and every
+        // allocation wrote the value matching its shape.
+        match shape {
+            SHAPE_STR => unsafe { value::<LStr>(o) }.bytes.len(),
+            SHAPE_TABLE => {
+                let t = unsafe { value::<Table>(o) };
+                if let Some(mt) = t.meta {
+                    mk.mark_table(mt);
+                }
+                for v in t.arr.iter() {
+                    mk.mark_value(*v);
+                }
+                for (k, v) in t.hash_entries() {
+                    mk.mark_value(k);
+                    mk.mark_value(v);
+                }
+                t.mem_size()
+            }
+            SHAPE_LFN => {
+                let f = unsafe { value::<LClosure>(o) };
+                for u in f.upvals.iter() {
+                    mk.mark_upval(*u);
+                }
+                mk.mark_proto(&f.proto);
+                f.upvals.len() * 8
+            }
+            SHAPE_NFN => {
+                let f = unsafe { value::<NClosure>(o) };
+                for v in f.upvals.iter() {
+                    mk.mark_value(*v);
+                }
+                f.upvals.len() * 16
+            }
+            SHAPE_UP => {
+                if let UpVal::Closed(v) = unsafe { value::<UpVal>(o) } {
+                    mk.mark_value(*v);
+                }
+                0
+            }
+            _ => 0,
+        }
+    }
+
+    fn weak(&mut self, is_marked: &dyn Fn(ObjRef) -> bool) {
+        self.strings.map.retain(|_, chain| {
+            chain.retain(|s| is_marked(s.obj()));
+            !chain.is_empty()
+        });
+    }
+
+    fn finalize(&mut self, o: ObjRef, shape: u32) {
+        /// # Safety
+        /// `o` holds an initialised `T` that is never used again.
+        unsafe fn drop_as<T>(o: ObjRef) {
+            // SAFETY: caller contract.
+            unsafe { std::ptr::drop_in_place(o.payload().cast::<T>().as_ptr()) }
+        }
+        // SAFETY (all arms): stm-core finalizes each unreachable host object
+        // once, with its allocation shape, before reusing the cell; nothing
+        // can reach it any more (the intern set was purged in `weak`).
+        unsafe {
+            match shape {
+                SHAPE_STR => drop_as::<LStr>(o),
+                SHAPE_TABLE => drop_as::<Table>(o),
+                SHAPE_LFN => drop_as::<LClosure>(o),
+                SHAPE_NFN => drop_as::<NClosure>(o),
+                SHAPE_UP => drop_as::<UpVal>(o),
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Heap {
+    pub fn new() -> Heap {
+        let rt = Runtime::new(Config {
+            gc_threshold_bytes: MIN_THRESHOLD,
+            max_threads: 1,
+            log_path: None,
+            ..Config::default()
+        });
+        let mut th = rt
+            .register_thread()
+            .expect("a fresh runtime has a free thread slot");
+        th.begin().expect("not in a transaction yet");
+        Heap {
+            strings: hashbrown_like::Set {
+                map: Default::default(),
+            },
+            objects: 0,
+            collections: 0,
+            th,
+        }
+    }
+
+    /// Allocates a host object of `shape` holding `v`; `external` is the
+    /// memory `v` owns outside the heap.
+    #[inline]
+    fn place<T>(&mut self, v: T, shape: u32, external: usize) -> Gc<T> {
+        const { assert!(std::mem::align_of::<T>() <= 8) };
+        let size = std::mem::size_of::<T>();
+        let o = match self.th.alloc_host(shape, size) {
+            Ok(o) => o,
+            Err(_) => std::alloc::handle_alloc_error(std::alloc::Layout::new::<T>()),
+        };
+        if external > 0 {
+            self.th.note_external_alloc(external);
+        }
+        self.objects += 1;
+        let p = o.payload().cast::<T>();
+        // SAFETY: the payload has room for `size` bytes, is 8-byte aligned
+        // (checked above against T's alignment) and uninitialised.
+        unsafe { p.as_ptr().write(v) };
+        Gc { ptr: p }
     }
 
     /// Returns the unique string object with these bytes.
@@ -224,202 +387,130 @@ impl Heap {
                 }
             }
         }
-        let s = self.boxed(
+        let s = self.place(
             LStr {
                 hash: h,
                 bytes: bytes.into(),
             },
-            48 + bytes.len(),
+            SHAPE_STR,
+            bytes.len(),
         );
-        self.objects.push(Obj::Str(s));
         self.strings.map.entry(h).or_default().push(s);
         s
     }
 
     pub fn alloc_table(&mut self, t: Table) -> Gc<Table> {
-        let size = 80 + t.mem_size();
-        let g = self.boxed(t, size);
-        self.objects.push(Obj::Table(g));
-        g
+        let ext = t.mem_size();
+        self.place(t, SHAPE_TABLE, ext)
     }
 
     pub fn alloc_lclosure(&mut self, c: LClosure) -> Gc<LClosure> {
-        let size = 48 + c.upvals.len() * 8;
-        let g = self.boxed(c, size);
-        self.objects.push(Obj::LFn(g));
-        g
+        let ext = c.upvals.len() * 8;
+        self.place(c, SHAPE_LFN, ext)
     }
 
     pub fn alloc_nclosure(&mut self, c: NClosure) -> Gc<NClosure> {
-        let size = 64 + c.upvals.len() * 16;
-        let g = self.boxed(c, size);
-        self.objects.push(Obj::NFn(g));
-        g
+        let ext = c.upvals.len() * 16;
+        self.place(c, SHAPE_NFN, ext)
     }
 
     pub fn alloc_upval(&mut self, u: UpVal) -> Gc<UpVal> {
-        let g = self.boxed(u, 40);
-        self.objects.push(Obj::Up(g));
-        g
+        self.place(u, SHAPE_UP, 0)
     }
 
     /// Report growth of an existing object (e.g. a table's parts).
+    #[inline]
     pub fn note_growth(&mut self, bytes: usize) {
-        self.allocated = self.allocated.saturating_add(bytes);
+        self.th.note_external_alloc(bytes);
     }
 
     #[inline(always)]
     pub fn should_collect(&self) -> bool {
-        self.allocated > self.threshold
+        self.th.gc_pending()
     }
 
+    /// Objects allocated since the last collection plus its survivors.
     pub fn live_objects(&self) -> usize {
-        self.objects.len()
-    }
-
-    pub fn mark_value(&mut self, v: Value) {
-        match v {
-            Value::Str(s) => {
-                s.mark();
-            }
-            Value::Table(t) if t.mark() => self.gray.push(Obj::Table(t)),
-            Value::LFn(f) if f.mark() => self.gray.push(Obj::LFn(f)),
-            Value::NFn(f) if f.mark() => self.gray.push(Obj::NFn(f)),
-            _ => {}
-        }
-    }
-
-    pub fn mark_table(&mut self, t: Gc<Table>) {
-        self.mark_value(Value::Table(t))
-    }
-
-    pub fn mark_upval(&mut self, u: Gc<UpVal>) {
-        if u.mark() {
-            self.gray.push(Obj::Up(u))
-        }
-    }
-
-    fn mark_proto(&mut self, p: &super::value::Proto) {
-        for k in p.consts.iter() {
-            if let Value::Str(s) = k {
-                s.mark();
-            }
-        }
-        for c in p.protos.iter() {
-            self.mark_proto(c);
-        }
+        self.objects
     }
 
     /// Runs a full collection. `roots` must mark (via `mark_value` etc.)
     /// everything the mutator can still reach.
-    pub fn collect(&mut self, roots: impl FnOnce(&mut Heap)) {
-        roots(self);
-        while let Some(o) = self.gray.pop() {
-            match o {
-                Obj::Str(_) => {}
-                Obj::Table(t) => {
-                    let t = t.get();
-                    if let Some(m) = t.meta {
-                        self.mark_table(m);
-                    }
-                    for v in t.arr.iter() {
-                        self.mark_value(*v);
-                    }
-                    for (k, v) in t.hash_entries() {
-                        self.mark_value(k);
-                        self.mark_value(v);
-                    }
-                }
-                Obj::LFn(f) => {
-                    let f = f.get();
-                    for u in f.upvals.iter() {
-                        self.mark_upval(*u);
-                    }
-                    let p = f.proto.clone();
-                    self.mark_proto(&p);
-                }
-                Obj::NFn(f) => {
-                    for v in f.get().upvals.iter() {
-                        self.mark_value(*v);
-                    }
-                }
-                Obj::Up(u) => {
-                    if let UpVal::Closed(v) = u.get() {
-                        self.mark_value(*v);
-                    }
-                }
-            }
-        }
-        // sweep
-        let mut live = 0usize;
-        let mut dead_strings = Vec::new();
-        self.objects.retain(|o| {
-            // SAFETY: every entry of `objects` is a live box owned by the heap;
-            // unmarked ones are freed exactly once here and removed from the list.
-            unsafe {
-                macro_rules! sweep {
-                    ($g:expr, $size:expr) => {{
-                        let b = $g.ptr.as_ref();
-                        if b.marked.get() {
-                            b.marked.set(false);
-                            live += $size;
-                            true
-                        } else {
-                            drop(Box::from_raw($g.ptr.as_ptr()));
-                            false
-                        }
-                    }};
-                }
-                match o {
-                    Obj::Str(s) => {
-                        let b = s.ptr.as_ref();
-                        if b.marked.get() {
-                            b.marked.set(false);
-                            live += 48 + s.get().bytes.len();
-                            true
-                        } else {
-                            dead_strings.push(*s);
-                            false
-                        }
-                    }
-                    Obj::Table(t) => sweep!(t, 80 + t.get().mem_size()),
-                    Obj::LFn(f) => sweep!(f, 48),
-                    Obj::NFn(f) => sweep!(f, 64),
-                    Obj::Up(u) => sweep!(u, 40),
-                }
-            }
-        });
-        for s in dead_strings {
-            let h = s.get().hash;
-            if let Some(chain) = self.strings.map.get_mut(&h) {
-                chain.retain(|x| !Gc::ptr_eq(*x, s));
-                if chain.is_empty() {
-                    self.strings.map.remove(&h);
-                }
-            }
-            // SAFETY: the string was unmarked, hence unreachable; it is now
-            // removed from both `objects` and the intern set, so freed once.
-            unsafe { drop(Box::from_raw(s.ptr.as_ptr())) };
-        }
-        self.allocated = live;
-        self.threshold = (live * 2).max(MIN_THRESHOLD);
+    pub fn collect(&mut self, roots: impl FnOnce(&mut Marker)) {
+        let mut tracer = Tracer {
+            roots: Some(roots),
+            strings: &mut self.strings,
+            survivors: 0,
+        };
+        // The heap's transaction touches no word objects, so nothing can
+        // conflict with it: commit and begin cannot fail.
+        self.th.commit().expect("heap transaction commits");
+        self.th
+            .collect_with(&mut tracer)
+            .expect("outside a transaction");
+        self.objects = tracer.survivors;
+        self.th.begin().expect("outside a transaction");
         self.collections += 1;
     }
 }
 
 impl Drop for Heap {
     fn drop(&mut self) {
-        for o in self.objects.drain(..) {
-            // SAFETY: the heap owns every object; at drop nothing else can use them.
-            unsafe {
-                match o {
-                    Obj::Str(g) => drop(Box::from_raw(g.ptr.as_ptr())),
-                    Obj::Table(g) => drop(Box::from_raw(g.ptr.as_ptr())),
-                    Obj::LFn(g) => drop(Box::from_raw(g.ptr.as_ptr())),
-                    Obj::NFn(g) => drop(Box::from_raw(g.ptr.as_ptr())),
-                    Obj::Up(g) => drop(Box::from_raw(g.ptr.as_ptr())),
-                }
+        // Finalize every object: a collection with no roots.
+        self.collect(|_| {});
+        let _ = self.th.commit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interning_is_identity_and_weak() {
+        let mut h = Heap::new();
+        let a = h.intern(b"hello");
+        let b = h.intern(b"hello");
+        assert!(Gc::ptr_eq(a, b));
+        let keep = h.intern(b"kept");
+        h.collect(|m| m.mark_value(Value::Str(keep)));
+        // "hello" was unreachable: gone from the intern set (and finalized).
+        assert_eq!(h.strings.map.len(), 1);
+        assert!(Gc::ptr_eq(h.intern(b"kept"), keep));
+        assert_eq!(&h.intern(b"hello").get().bytes[..], b"hello");
+        assert_eq!(h.collections, 1);
+    }
+
+    #[test]
+    fn reachable_graph_survives_collections_garbage_does_not() {
+        let mut h = Heap::new();
+        let root = h.alloc_table(Table::new(0, 0));
+        let mut expect = Vec::new();
+        for i in 0..2000i64 {
+            // Every 10th table is hung under the root (keyed by a fresh
+            // string), the rest is garbage.
+            let t = h.alloc_table(Table::new(4, 0));
+            t.get_mut().set(Value::Int(1), Value::Int(i));
+            if i % 10 == 0 {
+                let k = h.intern(format!("k{i}").as_bytes());
+                root.get_mut().set(Value::Str(k), Value::Table(t));
+                expect.push((k, i));
             }
+            if i % 500 == 0 {
+                h.collect(|m| m.mark_table(root));
+            }
+        }
+        h.collect(|m| m.mark_table(root));
+        assert_eq!(
+            h.live_objects(),
+            1 + 2 * expect.len(),
+            "root, kept tables, their keys"
+        );
+        for (k, i) in expect {
+            let Value::Table(t) = root.get().get(Value::Str(k)) else {
+                panic!("lost k{i}")
+            };
+            assert!(matches!(t.get().get(Value::Int(1)), Value::Int(v) if v == i));
         }
     }
 }
