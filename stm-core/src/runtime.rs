@@ -380,6 +380,17 @@ impl Shared {
         self.slots[slot].active.store(false, Ordering::Release);
     }
 
+    /// Moves a thread heap's allocation count into the global one every
+    /// 256 KiB (so allocating touches no shared cache line in between).
+    #[inline]
+    pub(crate) fn flush_alloc(&self, heap: &mut ThreadHeap) {
+        if heap.unflushed >= 256 << 10 {
+            let b = heap.unflushed;
+            heap.unflushed = 0;
+            self.note_alloc(b);
+        }
+    }
+
     pub(crate) fn note_alloc(&self, bytes: usize) {
         let total = self.alloc_since_gc.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if total > self.gc_threshold.load(Ordering::Relaxed) {

@@ -1039,11 +1039,7 @@ impl StmThread {
         let obj = heap
             .alloc(nwords + HEADER_WORDS, meta, self.my_lock, true)
             .ok_or(StmError::OutOfMemory)?;
-        if heap.unflushed >= 256 << 10 {
-            let b = heap.unflushed;
-            heap.unflushed = 0;
-            self.rt.shared.note_alloc(b);
-        }
+        self.rt.shared.flush_alloc(heap);
         self.new_objs.push(obj);
         self.work = self.work.wrapping_add(nwords as u64 + HEADER_WORDS as u64);
         Ok(obj)
@@ -1075,11 +1071,7 @@ impl StmThread {
         let obj = heap
             .alloc(nwords + HEADER_WORDS, meta, version_word(0, 0), false)
             .ok_or(StmError::OutOfMemory)?;
-        if heap.unflushed >= 256 << 10 {
-            let b = heap.unflushed;
-            heap.unflushed = 0;
-            self.rt.shared.note_alloc(b);
-        }
+        self.rt.shared.flush_alloc(heap);
         Ok(obj)
     }
 
@@ -1095,11 +1087,7 @@ impl StmThread {
         // can start a collection).
         let heap = unsafe { &mut *self.rt.shared.slots[self.slot].heap.get() };
         heap.unflushed = heap.unflushed.saturating_add(bytes);
-        if heap.unflushed >= 256 << 10 {
-            let b = heap.unflushed;
-            heap.unflushed = 0;
-            self.rt.shared.note_alloc(b);
-        }
+        self.rt.shared.flush_alloc(heap);
     }
 
     /// Whether the allocation volume since the last collection has passed the
