@@ -49,6 +49,9 @@
 //!   shared state on the fast path; non-moving mark-sweep at a global
 //!   safepoint between transactions; roots from a global table, per-thread
 //!   shadow stacks and scanner callbacks.
+//! * **Host objects** ([`host`]): interpreter-owned Rust values in the same
+//!   heap, traced precisely by a [`HostTracer`] and finalized when dead; the
+//!   Lua interpreter in interp-example allocates all its guest objects so.
 //! * **Conflict log** ([`log`](crate#conflict-log)): `STMLOG=FILE`, rendered by
 //!   [`report::render`].
 //!
