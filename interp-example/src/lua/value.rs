@@ -527,7 +527,27 @@ impl Table {
         self.set_node(k, v)
     }
 
+    #[inline]
     pub fn set_str(&mut self, k: Gc<LStr>, v: Value) -> usize {
+        // fast path: overwrite an existing key (probing by pointer, as
+        // `get_str`); new keys go through `set_node`
+        if !self.nodes.is_empty() {
+            self.flags.set(0);
+            let mask = self.nodes.len() - 1;
+            let mut i = k.get().hash as usize & mask;
+            loop {
+                let n = &mut self.nodes[i];
+                match n.key {
+                    Value::Str(s) if Gc::ptr_eq(s, k) => {
+                        n.val = v;
+                        return 0;
+                    }
+                    Value::Nil => break,
+                    _ => {}
+                }
+                i = (i + 1) & mask;
+            }
+        }
         self.set_node(Value::Str(k), v)
     }
 
