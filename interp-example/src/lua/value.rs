@@ -469,12 +469,32 @@ impl Table {
         }
     }
 
+    /// The node holding integer key `i` (specialized `find_node`: compares
+    /// tag and payload instead of matching on both keys).
+    #[inline]
+    fn find_int(&self, i: i64) -> Option<usize> {
+        if self.used == 0 {
+            return None;
+        }
+        let mask = self.nodes.len() - 1;
+        let mut j = hash_int(i) as usize & mask;
+        loop {
+            let n = &self.nodes[j];
+            match n.key {
+                Value::Int(k) if k == i => return Some(j),
+                Value::Nil => return None,
+                _ => {}
+            }
+            j = (j + 1) & mask;
+        }
+    }
+
     #[inline]
     pub fn get_int(&self, i: i64) -> Value {
         if (i as u64).wrapping_sub(1) < self.arr.len() as u64 {
             return self.arr[(i - 1) as usize];
         }
-        match self.find_node(&Value::Int(i)) {
+        match self.find_int(i) {
             Some(n) => self.nodes[n].val,
             None => Value::Nil,
         }
@@ -514,7 +534,8 @@ impl Table {
             if i as u64 == len as u64 + 1 && !v.is_nil() {
                 let cap = self.arr.capacity();
                 self.arr.push(v);
-                if !self.nodes.is_empty() {
+                // (`used == 0`: the hash part has no keys at all)
+                if self.used != 0 {
                     // the key may have lived in the hash part
                     if let Some(n) = self.find_node(&k) {
                         self.nodes[n].val = Value::Nil;
@@ -522,6 +543,11 @@ impl Table {
                     self.migrate();
                 }
                 return (self.arr.capacity() - cap) * 16;
+            }
+            // overwrite of an integer key in the hash part
+            if let Some(n) = self.find_int(i) {
+                self.nodes[n].val = v;
+                return 0;
             }
         }
         self.set_node(k, v)

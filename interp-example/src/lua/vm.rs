@@ -176,6 +176,12 @@ pub struct Vm {
     pub jit: Option<Box<super::jit::LuaJit>>,
     /// Stack slots holding to-be-closed values (ascending).
     pub tbc: Vec<usize>,
+    /// High-water mark: no stack slot at or above this index has been
+    /// written since the last collection (every write above a frame's
+    /// registers goes through `push_frame` or `ensure_stack`, which raise
+    /// it), so `collect` clears dead slots only up to here instead of
+    /// the whole 2M-slot stack.
+    stack_hwm: usize,
 }
 
 fn fmt_ptr(kind: &str, addr: usize) -> String {
@@ -208,6 +214,7 @@ impl Vm {
             in_native: false,
             jit: None,
             tbc: Vec::new(),
+            stack_hwm: 0,
         }
     }
 
@@ -243,6 +250,7 @@ impl Vm {
         if n > self.stack.len() {
             return Err(self.rt_error("stack overflow"));
         }
+        self.stack_hwm = self.stack_hwm.max(n);
         Ok(())
     }
 
@@ -713,8 +721,9 @@ impl Vm {
         if need > MAX_STACK {
             return Err(self.rt_error("stack overflow"));
         }
-        if need > self.stack.len() {
-            self.ensure_stack(need)?;
+        // (MAX_STACK < STACK_SLOTS: the stack itself has room)
+        if need > self.stack_hwm {
+            self.stack_hwm = need;
         }
         let mut nargs = nargs;
         if nargs < np {
@@ -820,9 +829,11 @@ impl Vm {
 
     pub fn collect(&mut self, live_top: usize) {
         let live_top = live_top.max(self.top).min(self.stack.len());
-        for v in &mut self.stack[live_top..] {
+        let hwm = self.stack_hwm.clamp(live_top, self.stack.len());
+        for v in &mut self.stack[live_top..hwm] {
             *v = Value::Nil;
         }
+        self.stack_hwm = live_top;
         let stack = &self.stack[..live_top];
         let frames = &self.frames;
         let open = &self.open_upvals;
