@@ -1218,7 +1218,24 @@ impl Vm {
             let code = &proto.code[..];
             let k = &proto.consts[..];
             let base = fr.base;
-            let mut pc = fr.pc;
+            // The instruction pointer: `code[pc]` is `*ip` (a pointer rather
+            // than an index saves reloading the code base at every dispatch).
+            // SAFETY: `fr.pc <= code.len()` (a saved pc of this prototype).
+            let mut ip: *const Instr = unsafe { code.as_ptr().add(fr.pc) };
+            // The pc (index of the next instruction) for slow paths.
+            macro_rules! pc {
+                () => {
+                    // SAFETY: `ip` points into (or one past) `code`.
+                    unsafe { ip.offset_from(code.as_ptr()) as usize }
+                };
+            }
+            // Relative jump / skip of the next instruction.
+            macro_rules! jump {
+                ($off:expr) => {
+                    // SAFETY: the compiler emits in-range jump targets.
+                    ip = unsafe { ip.offset($off as isize) }
+                };
+            }
             // JIT hook (see `super::jit`): merge points at back-edges when a
             // JIT is installed (recording runs inside `jit::merge_point`).
             let jit_on = self.jit.is_some();
@@ -1286,7 +1303,7 @@ impl Vm {
             }
             macro_rules! savepc {
                 () => {
-                    self.frames[fi].pc = pc
+                    self.frames[fi].pc = pc!()
                 };
             }
             macro_rules! live_top {
@@ -1360,7 +1377,7 @@ impl Vm {
                         self.$slow(x, y)?
                     };
                     if r != $kk {
-                        pc += 1;
+                        jump!(1);
                     }
                 }};
             }
@@ -1376,8 +1393,8 @@ impl Vm {
             }
             loop {
                 // SAFETY: see the comment above `reg!`.
-                let i = unsafe { *code.get_unchecked(pc) };
-                pc += 1;
+                let i = unsafe { *ip };
+                jump!(1);
                 match i {
                     // SAFETY: both are this frame's registers (see `reg!`).
                     Instr::Move(a, b) => unsafe {
@@ -1394,7 +1411,7 @@ impl Vm {
                     Instr::LoadBool(a, b) => reg!(a) = Value::Bool(b),
                     Instr::LFalseSkip(a) => {
                         reg!(a) = Value::Bool(false);
-                        pc += 1;
+                        jump!(1);
                     }
                     Instr::GetUpval(a, b) => {
                         // SAFETY: the compiler emits upvalue indices below the
@@ -1929,9 +1946,11 @@ impl Vm {
                     }
                     Instr::Jmp(off) => {
                         // MERGE POINT when off < 0 (backward jump)
-                        pc = (pc as isize + off as isize) as usize;
+                        jump!(off);
                         if off < 0 && jit_on {
-                            pc = super::jit::merge_point(self, proto, base, pc);
+                            let npc = super::jit::merge_point(self, proto, base, pc!());
+                            // SAFETY: the merge point returns a pc of this prototype.
+                            ip = unsafe { code.as_ptr().add(npc) };
                         }
                     }
                     Instr::Close(a) => {
@@ -1950,7 +1969,7 @@ impl Vm {
                             if self.metamethod(v, Tm::Close).is_nil() {
                                 savepc!();
                                 let name = proto
-                                    .local_name(a, pc - 1)
+                                    .local_name(a, pc!() - 1)
                                     .map(|n| String::from_utf8_lossy(n).into_owned())
                                     .unwrap_or_else(|| "?".into());
                                 return Err(self.rt_error(&format!(
@@ -1975,14 +1994,14 @@ impl Vm {
                             _ => x.raw_eq(&y),
                         };
                         if r != kk {
-                            pc += 1;
+                            jump!(1);
                         }
                     }
                     Instr::Lt(kk, b, c) => compare!(kk, b, c, <, less_than),
                     Instr::Le(kk, b, c) => compare!(kk, b, c, <=, less_equal),
                     Instr::Test(a, kk) => {
                         if reg!(a).truthy() != kk {
-                            pc += 1;
+                            jump!(1);
                         }
                     }
                     Instr::Call(a, b, c) => {
@@ -2083,7 +2102,7 @@ impl Vm {
                     Instr::ForPrep(a, off) => {
                         savepc!();
                         if !self.for_prep(base + a as usize)? {
-                            pc = (pc as isize + off as isize) as usize;
+                            jump!(off);
                         }
                     }
                     Instr::ForLoop(a, off) => {
@@ -2101,9 +2120,11 @@ impl Vm {
                                     write_int(pa.add(3), ni);
                                 }
                                 // MERGE POINT (loop back-edge)
-                                pc = (pc as isize + off as isize) as usize;
+                                jump!(off);
                                 if jit_on {
-                                    pc = super::jit::merge_point(self, proto, base, pc);
+                                    let npc = super::jit::merge_point(self, proto, base, pc!());
+                                    // SAFETY: the merge point returns a pc of this prototype.
+                                    ip = unsafe { code.as_ptr().add(npc) };
                                 }
                             }
                         } else {
@@ -2119,9 +2140,11 @@ impl Vm {
                                     write_num(pa.add(3), ni);
                                 }
                                 // MERGE POINT (loop back-edge)
-                                pc = (pc as isize + off as isize) as usize;
+                                jump!(off);
                                 if jit_on {
-                                    pc = super::jit::merge_point(self, proto, base, pc);
+                                    let npc = super::jit::merge_point(self, proto, base, pc!());
+                                    // SAFETY: the merge point returns a pc of this prototype.
+                                    ip = unsafe { code.as_ptr().add(npc) };
                                 }
                             }
                         }
@@ -2185,9 +2208,11 @@ impl Vm {
                         if !v.is_nil() {
                             self.stack[ra + 2] = v;
                             // MERGE POINT (loop back-edge)
-                            pc = (pc as isize + off as isize) as usize;
+                            jump!(off);
                             if jit_on {
-                                pc = super::jit::merge_point(self, proto, base, pc);
+                                let npc = super::jit::merge_point(self, proto, base, pc!());
+                                // SAFETY: the merge point returns a pc of this prototype.
+                                ip = unsafe { code.as_ptr().add(npc) };
                             }
                         }
                     }
