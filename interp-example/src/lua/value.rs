@@ -89,6 +89,15 @@ pub unsafe fn write_int(p: *mut Value, i: i64) {
     *w.add(1) = i as u64;
 }
 
+/// Replaces the payload of the integer value at `p` (its tag stays).
+///
+/// # Safety
+/// `p` must point to a valid `Value::Int`.
+#[inline(always)]
+pub unsafe fn set_int_payload(p: *mut Value, i: i64) {
+    *((p as *mut u8).add(8) as *mut i64) = i;
+}
+
 /// Writes `Value::Num(f)` like [`write_int`].
 ///
 /// # Safety

@@ -25,7 +25,9 @@
 use super::bytecode::{Instr, RK_CONST};
 use super::heap::{Gc, Heap};
 use super::value::*;
-use super::value::{copy_value, int_at, num_at, table_at, tag_at, write_int, write_num};
+use super::value::{
+    copy_value, int_at, num_at, set_int_payload, table_at, tag_at, write_int, write_num,
+};
 use std::rc::Rc;
 
 pub const MAX_STACK: usize = 1_000_000;
@@ -1323,12 +1325,28 @@ impl Vm {
                     }
                 };
             }
+            // Pointers to two RK operands; both registers is the common
+            // case and skips the constant/register selection.
+            macro_rules! rkp2 {
+                ($b:expr, $c:expr) => {
+                    if ($b | $c) & RK_CONST == 0 {
+                        // SAFETY: register operands of this frame, in bounds (see the comment above `reg!`).
+                        unsafe {
+                            (
+                                regs.add($b as usize) as *const Value,
+                                regs.add($c as usize) as *const Value,
+                            )
+                        }
+                    } else {
+                        (rkp!($b), rkp!($c))
+                    }
+                };
+            }
             // Fast paths read tag and payload separately (no 16-byte copies
             // through the stack; see `value::tag_at`).
             macro_rules! arith {
                 ($a:expr, $b:expr, $c:expr, $tm:expr, $int:expr, $flt:expr) => {{
-                    let pb = rkp!($b);
-                    let pc_ = rkp!($c);
+                    let (pb, pc_) = rkp2!($b, $c);
                     // SAFETY: operands are valid `Value`s (see `reg!`).
                     let (tb, tc) = unsafe { (tag_at(pb), tag_at(pc_)) };
                     if tb == TAG_INT && tc == TAG_INT {
@@ -1361,8 +1379,7 @@ impl Vm {
             }
             macro_rules! compare {
                 ($kk:expr, $b:expr, $c:expr, $op:tt, $slow:ident) => {{
-                    let pb = rkp!($b);
-                    let pc_ = rkp!($c);
+                    let (pb, pc_) = rkp2!($b, $c);
                     // SAFETY: operands are valid `Value`s (see `reg!`).
                     let (tb, tc) = unsafe { (tag_at(pb), tag_at(pc_)) };
                     let r = if tb == TAG_INT && tc == TAG_INT {
@@ -1981,6 +1998,25 @@ impl Vm {
                         }
                     }
                     Instr::Eq(kk, b, c) => {
+                        // fast path: integers, or strings/booleans (compared
+                        // by payload: strings are interned)
+                        let (pb, pc_) = rkp2!(b, c);
+                        // SAFETY: operands are valid `Value`s (see `reg!`);
+                        // payloads are read only for equal tags that have one.
+                        let fast = unsafe {
+                            let (tb, tc) = (tag_at(pb), tag_at(pc_));
+                            if tb == tc && (tb == TAG_INT || tb == TAG_STR) {
+                                Some(int_at(pb) == int_at(pc_))
+                            } else {
+                                None
+                            }
+                        };
+                        if let Some(r) = fast {
+                            if r != kk {
+                                jump!(1);
+                            }
+                            continue;
+                        }
                         let x = rk!(b);
                         let y = rk!(c);
                         let r = match (x, y) {
@@ -2114,9 +2150,11 @@ impl Vm {
                             let count = unsafe { int_at(pa.add(1)) };
                             if count > 0 {
                                 let ni = unsafe { int_at(pa).wrapping_add(int_at(pa.add(2))) };
+                                // R[a] and R[a+1] already hold integers
+                                // (`for_prep`): only their payloads change.
                                 unsafe {
-                                    write_int(pa.add(1), count - 1);
-                                    write_int(pa, ni);
+                                    set_int_payload(pa.add(1), count - 1);
+                                    set_int_payload(pa, ni);
                                     write_int(pa.add(3), ni);
                                 }
                                 // MERGE POINT (loop back-edge)
