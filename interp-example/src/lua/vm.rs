@@ -1417,7 +1417,10 @@ impl Vm {
                     Instr::Move(a, b) => unsafe {
                         copy_value(regs.add(a as usize), regs.add(b as usize))
                     },
-                    Instr::LoadK(a, kx) => reg!(a) = k[kx as usize],
+                    // SAFETY: constant and register operands in range (see `reg!`).
+                    Instr::LoadK(a, kx) => unsafe {
+                        copy_value(regs.add(a as usize), k.as_ptr().add(kx as usize))
+                    },
                     // SAFETY: a register of this frame (see `reg!`).
                     Instr::LoadI(a, v) => unsafe { write_int(regs.add(a as usize), v as i64) },
                     Instr::LoadNil(a, n) => {
@@ -1642,18 +1645,31 @@ impl Vm {
                         let key = rk!(b);
                         let v = rk!(c);
                         match t {
-                            Value::Table(tb) if tb.get().meta.is_none() => match key {
-                                Value::Int(_) | Value::Str(_) => {
-                                    let g = tb.get_mut().set(key, v);
-                                    if g > 0 {
-                                        self.heap.note_growth(g);
+                            Value::Table(tb)
+                                if match tb.get().meta {
+                                    None => true,
+                                    Some(mt) => self.tm_of(mt, Tm::NewIndex).is_nil(),
+                                } =>
+                            {
+                                match key {
+                                    Value::Int(_) => {
+                                        let g = tb.get_mut().set(key, v);
+                                        if g > 0 {
+                                            self.heap.note_growth(g);
+                                        }
+                                    }
+                                    Value::Str(s) => {
+                                        let g = tb.get_mut().set_str(s, v);
+                                        if g > 0 {
+                                            self.heap.note_growth(g);
+                                        }
+                                    }
+                                    _ => {
+                                        savepc!();
+                                        self.raw_set(tb, key, v)?;
                                     }
                                 }
-                                _ => {
-                                    savepc!();
-                                    self.raw_set(tb, key, v)?;
-                                }
-                            },
+                            }
                             _ => {
                                 savepc!();
                                 self.top = live_top!();
@@ -2049,6 +2065,13 @@ impl Vm {
                         };
                         savepc!();
                         let nres = c as i32 - 1;
+                        // fast path: a Lua function (read through `regs`:
+                        // `func` is register `a` of this frame)
+                        // SAFETY: a register of this frame (see `reg!`).
+                        if let Value::LFn(ncl) = unsafe { *regs.add(a as usize) } {
+                            self.push_frame(ncl, func, nargs, nres, false)?;
+                            continue 'newframe;
+                        }
                         loop {
                             match self.stack[func] {
                                 Value::LFn(ncl) => {
