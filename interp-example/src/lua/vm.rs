@@ -1359,6 +1359,14 @@ impl Vm {
                     } else if tb == TAG_NUM && tc == TAG_NUM {
                         let (p, q) = unsafe { (num_at(pb), num_at(pc_)) };
                         unsafe { write_num(regs.add($a as usize), $flt(p, q)) };
+                    } else if tb == TAG_INT && tc == TAG_NUM {
+                        // SAFETY: tags checked; a register of this frame.
+                        let (p, q) = unsafe { (int_at(pb) as f64, num_at(pc_)) };
+                        unsafe { write_num(regs.add($a as usize), $flt(p, q)) };
+                    } else if tb == TAG_NUM && tc == TAG_INT {
+                        // SAFETY: tags checked; a register of this frame.
+                        let (p, q) = unsafe { (num_at(pb), int_at(pc_) as f64) };
+                        unsafe { write_num(regs.add($a as usize), $flt(p, q)) };
                     } else {
                         // SAFETY: register/constant operand of this frame, in bounds (see the comment above `reg!`).
                         let x = unsafe { *pb };
