@@ -712,6 +712,12 @@ impl Table {
         self.nodes.len().saturating_sub(old) * 32 + self.arr.capacity().saturating_sub(old_arr) * 16
     }
 
+    /// True if the hash part holds no keys (not even dead ones).
+    #[inline]
+    pub fn hash_is_empty(&self) -> bool {
+        self.used == 0
+    }
+
     /// True if the table has no array items and no hash entries.
     pub fn is_empty(&self) -> bool {
         self.next(Value::Nil).is_ok_and(|e| e.is_none())

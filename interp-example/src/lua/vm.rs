@@ -2294,9 +2294,21 @@ impl Vm {
                         };
                         if let Value::Table(t) = self.stack[ra] {
                             let tm = t.get_mut();
-                            for i in 1..=n {
-                                let v = self.stack[ra + i];
-                                tm.set(Value::Int(off as i64 + i as i64), v);
+                            if off as usize == tm.arr.len() && tm.hash_is_empty() {
+                                // the usual constructor case: the items
+                                // extend the array part (nils included,
+                                // as lua5.4's presized array part holds them)
+                                let cap = tm.arr.capacity();
+                                tm.arr.extend_from_slice(&self.stack[ra + 1..ra + 1 + n]);
+                                let grown = (tm.arr.capacity() - cap) * 16;
+                                if grown > 0 {
+                                    self.heap.note_growth(grown);
+                                }
+                            } else {
+                                for i in 1..=n {
+                                    let v = self.stack[ra + i];
+                                    tm.set(Value::Int(off as i64 + i as i64), v);
+                                }
                             }
                         }
                     }
