@@ -89,6 +89,15 @@ pub unsafe fn write_int(p: *mut Value, i: i64) {
     *w.add(1) = i as u64;
 }
 
+/// Replaces the payload of the integer value at `p` (its tag stays).
+///
+/// # Safety
+/// `p` must point to a valid `Value::Int`.
+#[inline(always)]
+pub unsafe fn set_int_payload(p: *mut Value, i: i64) {
+    *((p as *mut u8).add(8) as *mut i64) = i;
+}
+
 /// Writes `Value::Num(f)` like [`write_int`].
 ///
 /// # Safety
@@ -469,12 +478,32 @@ impl Table {
         }
     }
 
+    /// The node holding integer key `i` (specialized `find_node`: compares
+    /// tag and payload instead of matching on both keys).
+    #[inline]
+    fn find_int(&self, i: i64) -> Option<usize> {
+        if self.used == 0 {
+            return None;
+        }
+        let mask = self.nodes.len() - 1;
+        let mut j = hash_int(i) as usize & mask;
+        loop {
+            let n = &self.nodes[j];
+            match n.key {
+                Value::Int(k) if k == i => return Some(j),
+                Value::Nil => return None,
+                _ => {}
+            }
+            j = (j + 1) & mask;
+        }
+    }
+
     #[inline]
     pub fn get_int(&self, i: i64) -> Value {
         if (i as u64).wrapping_sub(1) < self.arr.len() as u64 {
             return self.arr[(i - 1) as usize];
         }
-        match self.find_node(&Value::Int(i)) {
+        match self.find_int(i) {
             Some(n) => self.nodes[n].val,
             None => Value::Nil,
         }
@@ -514,7 +543,8 @@ impl Table {
             if i as u64 == len as u64 + 1 && !v.is_nil() {
                 let cap = self.arr.capacity();
                 self.arr.push(v);
-                if !self.nodes.is_empty() {
+                // (`used == 0`: the hash part has no keys at all)
+                if self.used != 0 {
                     // the key may have lived in the hash part
                     if let Some(n) = self.find_node(&k) {
                         self.nodes[n].val = Value::Nil;
@@ -523,11 +553,36 @@ impl Table {
                 }
                 return (self.arr.capacity() - cap) * 16;
             }
+            // overwrite of an integer key in the hash part
+            if let Some(n) = self.find_int(i) {
+                self.nodes[n].val = v;
+                return 0;
+            }
         }
         self.set_node(k, v)
     }
 
+    #[inline]
     pub fn set_str(&mut self, k: Gc<LStr>, v: Value) -> usize {
+        // fast path: overwrite an existing key (probing by pointer, as
+        // `get_str`); new keys go through `set_node`
+        if !self.nodes.is_empty() {
+            self.flags.set(0);
+            let mask = self.nodes.len() - 1;
+            let mut i = k.get().hash as usize & mask;
+            loop {
+                let n = &mut self.nodes[i];
+                match n.key {
+                    Value::Str(s) if Gc::ptr_eq(s, k) => {
+                        n.val = v;
+                        return 0;
+                    }
+                    Value::Nil => break,
+                    _ => {}
+                }
+                i = (i + 1) & mask;
+            }
+        }
         self.set_node(Value::Str(k), v)
     }
 
@@ -655,6 +710,12 @@ impl Table {
             self.used += 1;
         }
         self.nodes.len().saturating_sub(old) * 32 + self.arr.capacity().saturating_sub(old_arr) * 16
+    }
+
+    /// True if the hash part holds no keys (not even dead ones).
+    #[inline]
+    pub fn hash_is_empty(&self) -> bool {
+        self.used == 0
     }
 
     /// True if the table has no array items and no hash entries.
