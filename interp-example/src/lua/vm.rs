@@ -1210,7 +1210,7 @@ impl Vm {
             let mut pc = fr.pc;
             // JIT hook (see `super::jit`): merge points at back-edges when a
             // JIT is installed (recording runs inside `jit::merge_point`).
-            let jit_on = self.jit.is_some();
+            let mut jit_on = self.jit.is_some();
             // SAFETY (for `reg!`, `rk!` and the instruction fetch below):
             // `push_frame` checked `base + max_stack <= STACK_SLOTS` and the
             // stack never shrinks or reallocates (`Vm::new`); the compiler
@@ -1878,7 +1878,7 @@ impl Vm {
                         // MERGE POINT when off < 0 (backward jump)
                         pc = (pc as isize + off as isize) as usize;
                         if off < 0 && jit_on {
-                            pc = super::jit::merge_point(self, proto, base, pc);
+                            pc = super::jit::merge_point(self, proto, base, pc, &mut jit_on);
                         }
                     }
                     Instr::Close(a) => {
@@ -2050,7 +2050,8 @@ impl Vm {
                                 // MERGE POINT (loop back-edge)
                                 pc = (pc as isize + off as isize) as usize;
                                 if jit_on {
-                                    pc = super::jit::merge_point(self, proto, base, pc);
+                                    pc =
+                                        super::jit::merge_point(self, proto, base, pc, &mut jit_on);
                                 }
                             }
                         } else {
@@ -2068,7 +2069,8 @@ impl Vm {
                                 // MERGE POINT (loop back-edge)
                                 pc = (pc as isize + off as isize) as usize;
                                 if jit_on {
-                                    pc = super::jit::merge_point(self, proto, base, pc);
+                                    pc =
+                                        super::jit::merge_point(self, proto, base, pc, &mut jit_on);
                                 }
                             }
                         }
@@ -2134,7 +2136,7 @@ impl Vm {
                             // MERGE POINT (loop back-edge)
                             pc = (pc as isize + off as isize) as usize;
                             if jit_on {
-                                pc = super::jit::merge_point(self, proto, base, pc);
+                                pc = super::jit::merge_point(self, proto, base, pc, &mut jit_on);
                             }
                         }
                     }
