@@ -233,6 +233,13 @@ impl<G: Green> JitDriver<G> {
         self.abort(rec.start(), reason);
     }
 
+    /// Counts a loop that the interpreter gave up on by its own policy
+    /// (e.g. its traces ran too few iterations per entry), so that every
+    /// decision to stop compiling something shows in the statistics.
+    pub fn note_given_up(&mut self, reason: &'static str) {
+        *self.stats.given_up.entry(reason).or_default() += 1;
+    }
+
     /// The statistics report, as printed by `--jit-stats`.
     pub fn report(&self) -> String {
         self.stats().report()

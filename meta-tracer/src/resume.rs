@@ -51,6 +51,22 @@ pub fn restore(
     exit: &[u64],
     frame: &mut dyn RedFrame,
 ) -> Result<(), ResumeError> {
+    if snap.virtuals.is_empty()
+        && snap
+            .slots
+            .iter()
+            .all(|s| matches!(s.value, ResumeValue::Op(_)))
+    {
+        // The common case (no allocation removal): slot operands are the
+        // exit values, in order; no allocation on the exit path.
+        for (s, &bits) in snap.slots.iter().zip(exit) {
+            frame.write_slot(s.slot, s.tag, bits);
+        }
+        for s in snap.slots.iter().skip(exit.len()) {
+            frame.write_slot(s.slot, s.tag, 0);
+        }
+        return Ok(());
+    }
     let mut next = 0usize;
     let mut take = |o: Operand| -> u64 {
         let _ = o;
@@ -189,6 +205,27 @@ mod tests {
         // SAFETY: as above; the nested virtual was allocated the same way.
         let q = unsafe { &*(p.next as *const Point) };
         assert_eq!((q.class, q.x, q.next), (7, -3, 0));
+    }
+
+    #[test]
+    fn restores_slots_without_virtuals() {
+        let t = parse_trace(
+            "trace t
+             label i0=s0:0
+             i1 = int_add i0, 1
+             guard_true i1 [@0 s0:0=i1 s2:3=7]
+             jump i1",
+        )
+        .unwrap();
+        let mut f = Frame {
+            slots: vec![(0, 0); 3],
+            heap: Vec::new(),
+        };
+        restore(&t, &t.snapshots[0], &[41, 7], &mut f).unwrap();
+        assert_eq!(f.slots, vec![(0, 41), (0, 0), (3, 7)]);
+        // A short exit buffer reads as zeros, as on the general path.
+        restore(&t, &t.snapshots[0], &[5], &mut f).unwrap();
+        assert_eq!(f.slots, vec![(0, 5), (0, 0), (3, 0)]);
     }
 
     #[test]

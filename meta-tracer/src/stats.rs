@@ -52,6 +52,10 @@ pub struct JitStats {
     /// Compiled traces discarded because they averaged too few iterations
     /// per entry or were refused entry too often.
     pub traces_discarded: u64,
+    /// Loops the interpreter stopped offering to the JIT under its own
+    /// counter-based profitability policy ([`crate::driver::JitDriver::note_given_up`]),
+    /// by reason.
+    pub given_up: BTreeMap<&'static str, u64>,
     /// Compiled-code entries.
     pub entries: u64,
     /// Entries refused because a slot's type tag differed from the trace's.
@@ -89,6 +93,14 @@ impl JitStats {
         let _ = writeln!(s, "traces compiled:     {}", self.traces_compiled);
         let _ = writeln!(s, "traces discarded:    {}", self.traces_discarded);
         let _ = writeln!(s, "blacklisted loops:   {}", self.blacklisted);
+        let _ = writeln!(
+            s,
+            "loops given up:      {}",
+            self.given_up.values().sum::<u64>()
+        );
+        for (r, n) in &self.given_up {
+            let _ = writeln!(s, "  {r:<32} {n}");
+        }
         let _ = writeln!(s, "compiled-code entries: {}", self.entries);
         let _ = writeln!(
             s,

@@ -103,7 +103,15 @@
 //! discarded trace is discarded too, after a long streak of plain
 //! interpretation once its trace was discarded, or when two recordings in
 //! a row stop at the same never-recordable instruction (a call, a field
-//! access). A dead loop costs one inlined table lookup per back-edge.
+//! access), or when its first recording stops at an instruction that
+//! already made another loop (typically an inner one) give up this way.
+//! Each of these decisions is counted, by reason, under "loops given up"
+//! in `--jit-stats`. A dead loop costs one inlined table lookup per
+//! back-edge; once every loop of a prototype is dead, [`merge_point`]
+//! clears the VM's per-activation `jit_on` flag, and that activation's
+//! back-edges cost nothing more than with `--no-jit` (until the frame is
+//! re-entered after a call, when the flag is set again and the first
+//! back-edge clears it).
 //!
 //! Measured (callgrind instructions, JIT on / `--no-jit`, same binary):
 //! loop_sum 3e6 0.10, sieve 1e5 0.92 and 1e6 0.98, fib/binary_trees/nbody/richards/
@@ -118,8 +126,13 @@ use super::value::*;
 use super::vm::{self, Vm};
 use meta_tracer::ir::Operand;
 use meta_tracer::prelude::*;
+use meta_tracer::warmup::FxBuild;
 use std::cell::RefCell;
 use std::rc::Rc;
+
+/// Per-loop maps on the merge-point path: FxHash, not SipHash (a lookup
+/// per back-edge of a loop whose trace was discarded).
+type FxMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
 
 /// The green key of a Lua location: (prototype id, pc).
 pub type Green = (u32, u32);
@@ -151,24 +164,31 @@ const MIN_ITERATIONS: u64 = 16;
 pub struct LuaJit {
     driver: JitDriver<Green>,
     protos: Protos,
-    /// Per prototype id (empty: not seen yet), per pc: true for a loop
-    /// header the driver blacklisted. Checked first at every merge point,
-    /// so a dead loop costs two indexed loads, not a driver lookup.
-    dead: Vec<Box<[bool]>>,
+    /// Per prototype id (empty: not seen yet), per pc: the loop header's
+    /// mark (`LIVE`, `DEAD`, or `ALL_DEAD` once every loop of the
+    /// prototype is dead). Checked first at every merge point, so a dead
+    /// loop costs two indexed loads, not a driver lookup, and a frame
+    /// whose prototype has no live loop left stops calling merge points.
+    dead: Vec<Box<[u8]>>,
+    /// Per prototype id: loop headers not yet dead.
+    live_loops: Vec<u32>,
     /// Loops that had a compiled trace, with the number of merge points
     /// since they last ran compiled code or recorded. The driver discards
     /// traces that exit too early and blacklists a loop after repeated
     /// discards, inside `can_enter_jit`, where this module cannot see it;
     /// a long streak of plain interpretation at such a loop (see
     /// [`LuaJit::streak_limit`]) marks it dead here too.
-    streaks: std::collections::HashMap<Green, u32>,
+    streaks: FxMap<Green, u32>,
     /// Per loop, the pc of its last recording's abort at a never
     /// recordable instruction.
-    hard_aborts: std::collections::HashMap<Green, u32>,
+    hard_aborts: FxMap<Green, u32>,
+    /// Instructions at which some loop was given up after two recordings
+    /// stopped there ([`LuaJit::note_hard_abort`]).
+    blocking: std::collections::HashSet<Green, FxBuild>,
     /// Loops that were recorded again after their trace was discarded.
-    retraced: std::collections::HashSet<Green>,
+    retraced: std::collections::HashSet<Green, FxBuild>,
     /// Compiled-code entries per loop since its last profitability check.
-    entries: std::collections::HashMap<Green, u32>,
+    entries: FxMap<Green, u32>,
     /// Traces compiled so far (the driver's count, to notice new ones).
     compiled: u64,
     /// Loops blacklisted so far (the driver's count, to notice new ones).
@@ -201,10 +221,12 @@ impl LuaJit {
             driver,
             protos,
             dead: Vec::new(),
+            live_loops: Vec::new(),
             streaks: Default::default(),
             entries: Default::default(),
             retraced: Default::default(),
             hard_aborts: Default::default(),
+            blocking: Default::default(),
             compiled: 0,
             blacklisted: 0,
             debug: std::env::var_os("LUAJIT_DEBUG").is_some(),
@@ -227,7 +249,7 @@ impl LuaJit {
         let stats = self.driver.stats();
         if stats.blacklisted != self.blacklisted {
             self.blacklisted = stats.blacklisted;
-            self.mark_dead(g);
+            self.mark_dead(g, "blacklisted by the driver");
         }
         if stats.traces_compiled != self.compiled {
             self.compiled = stats.traces_compiled;
@@ -253,7 +275,7 @@ impl LuaJit {
                 *c += 1;
                 if *c > limit {
                     self.streaks.remove(&g);
-                    self.mark_dead(g);
+                    self.mark_dead(g, "interpreted too long after its trace was discarded");
                 }
             }
         }
@@ -284,17 +306,33 @@ impl LuaJit {
             }
             self.entries.remove(&g);
             self.streaks.remove(&g);
-            self.mark_dead(g);
+            self.mark_dead(g, "too few iterations per entry");
         }
     }
 
-    fn mark_dead(&mut self, g: Green) {
-        if let Some(d) = self
-            .dead
-            .get_mut(g.0 as usize)
-            .and_then(|v| v.get_mut(g.1 as usize))
-        {
-            *d = true;
+    fn mark_dead(&mut self, g: Green, reason: &'static str) {
+        let id = g.0 as usize;
+        let Some(d) = self.dead.get_mut(id).and_then(|v| v.get_mut(g.1 as usize)) else {
+            return;
+        };
+        if *d != LIVE {
+            return;
+        }
+        *d = DEAD;
+        self.driver.note_given_up(reason);
+        let Some(n) = self.live_loops.get_mut(id) else {
+            return;
+        };
+        *n = n.saturating_sub(1);
+        if self.debug {
+            eprintln!("lua jit: proto {id}: {} live loops left", *n);
+        }
+        if *n == 0 {
+            // No live loop left in this prototype: its frames may stop
+            // calling merge points altogether (see `merge_point`).
+            for m in self.dead[id].iter_mut().filter(|m| **m == DEAD) {
+                *m = ALL_DEAD;
+            }
         }
     }
 
@@ -303,14 +341,33 @@ impl LuaJit {
     /// second time in a row at the same `pc`, the loop is given up at once
     /// instead of after the driver's back-off (several times the threshold
     /// in merge points, each through the driver).
+    ///
+    /// An instruction that has ended two recordings of one loop like this
+    /// ends every later recording that reaches it (typically an inner
+    /// loop's call, met again by the enclosing loops' recordings): a loop
+    /// whose recording stops at such an instruction is given up at its
+    /// first abort there, so an outer loop with few iterations does not
+    /// wait through the back-off while its inner loops pay for merge points.
     fn note_hard_abort(&mut self, start: Green, pc: u32) {
+        if self.blocking.contains(&(start.0, pc)) {
+            self.hard_aborts.remove(&start);
+            if self.debug {
+                let loc = print_green(&self.protos.borrow(), &start);
+                eprintln!(
+                    "lua jit: {loc}: aborts at an instruction that blocked another loop: dead"
+                );
+            }
+            self.mark_dead(start, "aborted where another loop was given up");
+            return;
+        }
         if self.hard_aborts.insert(start, pc) == Some(pc) {
+            self.blocking.insert((start.0, pc));
             self.hard_aborts.remove(&start);
             if self.debug {
                 let loc = print_green(&self.protos.borrow(), &start);
                 eprintln!("lua jit: {loc}: aborts twice at the same instruction: dead");
             }
-            self.mark_dead(start);
+            self.mark_dead(start, "aborted twice at the same instruction");
         }
     }
 
@@ -403,15 +460,58 @@ fn window(stack: &mut [Value], base: usize, n: usize) -> &mut [Value] {
 /// `record_loop` (a second, small dispatch loop for the recordable
 /// instructions), so the VM's own dispatch loop has no per-instruction
 /// recording test at all.
+///
+/// `jit_on` is the VM's per-activation flag that guards its calls to this
+/// function: when every loop of `proto` is dead, it is cleared, so the rest
+/// of this activation (until the frame is re-entered after a call) runs the
+/// interpreter's plain back-edges, exactly as with `--no-jit`. (It stays a
+/// `bool` in the VM: a one-word cached mark-table pointer there instead,
+/// to skip the table lookup, changed the dispatch loop's register
+/// allocation and cost the plain interpreter 2-4% more instructions.)
 #[inline(always)]
-pub fn merge_point(vm: &mut Vm, proto: &Proto, base: usize, pc: usize) -> usize {
+pub fn merge_point(vm: &mut Vm, proto: &Proto, base: usize, pc: usize, jit_on: &mut bool) -> usize {
     if let Some(jit) = vm.jit.as_deref() {
-        let dead = jit.dead.get(proto.id as usize).and_then(|d| d.get(pc));
-        if dead == Some(&true) {
-            return pc;
+        let mark = jit.dead.get(proto.id as usize).and_then(|d| d.get(pc));
+        if let Some(&m) = mark {
+            if m != LIVE {
+                if m == ALL_DEAD {
+                    *jit_on = false;
+                }
+                return pc;
+            }
         }
     }
     merge_point_slow(vm, proto, base, pc)
+}
+
+/// A loop header that may still be traced (or that is not a loop header).
+const LIVE: u8 = 0;
+/// A loop given up: its merge point returns at once.
+const DEAD: u8 = 1;
+/// A loop given up in a prototype whose loops are all given up.
+const ALL_DEAD: u8 = 2;
+
+/// The loop headers of `p`: the targets of its backward jumps (`Jmp` with
+/// a negative offset, `ForLoop`, `TForLoop`), where the VM calls
+/// [`merge_point`].
+fn loop_headers(p: &Proto) -> Vec<usize> {
+    let mut v: Vec<usize> = p
+        .code
+        .iter()
+        .enumerate()
+        .filter_map(|(i, ins)| {
+            let off = match *ins {
+                Instr::Jmp(off) if off < 0 => off as isize,
+                Instr::ForLoop(_, off) => off as isize,
+                Instr::TForLoop(_, off) => off as isize,
+                _ => return None,
+            };
+            usize::try_from(i as isize + 1 + off).ok()
+        })
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// [`merge_point`] for a loop that is not known to be dead.
@@ -433,8 +533,10 @@ fn merge_point_slow(vm: &mut Vm, proto: &Proto, base: usize, pc: usize) -> usize
         if let Some(p) = rc {
             if jit.dead.len() <= id {
                 jit.dead.resize_with(id + 1, Default::default);
+                jit.live_loops.resize(id + 1, 0);
             }
-            jit.dead[id] = vec![false; p.code.len()].into_boxed_slice();
+            jit.dead[id] = vec![LIVE; p.code.len()].into_boxed_slice();
+            jit.live_loops[id] = loop_headers(&p).len() as u32;
             let mut v = jit.protos.borrow_mut();
             if v.len() <= id {
                 v.resize_with(id + 1, || None);
@@ -474,7 +576,7 @@ fn merge_point_slow(vm: &mut Vm, proto: &Proto, base: usize, pc: usize) -> usize
                     // compilation. Give the loop up.
                     jit.streaks.remove(&green);
                     jit.entries.remove(&green);
-                    jit.mark_dead(green);
+                    jit.mark_dead(green, "retrace of a discarded trace");
                     jit.driver.abandon(r, AbortReason::NotRecordable);
                     return pc;
                 }
@@ -1868,6 +1970,60 @@ mod tests {
         );
         assert_eq!(r.stats.traces_compiled, 0);
         assert!(r.stats.aborts.values().sum::<u64>() >= 1);
+    }
+
+    #[test]
+    fn loop_headers_are_backedge_targets() {
+        let mut vm = super::super::new_vm();
+        let env = Value::Table(vm.globals);
+        let src = "local s = 0 for i = 1, 3 do s = s + i end \
+                   while s > 0 do s = s - 1 end \
+                   repeat s = s + 1 until s > 2 \
+                   for k in pairs({}) do s = k end return s";
+        let f = super::super::lib_base::load_chunk(&mut vm, src.as_bytes(), "t", env).unwrap();
+        let Value::LFn(cl) = f else {
+            panic!("not a Lua function")
+        };
+        let p = cl.get().proto.clone();
+        let h = loop_headers(&p);
+        assert_eq!(h.len(), 4, "{h:?}");
+        for &pc in &h {
+            let back = p.code.iter().enumerate().any(|(i, ins)| {
+                ins.is_backedge()
+                    && match *ins {
+                        Instr::Jmp(off) | Instr::ForLoop(_, off) | Instr::TForLoop(_, off) => {
+                            i as isize + 1 + off as isize == pc as isize
+                        }
+                        _ => false,
+                    }
+            });
+            assert!(back, "{pc} is no back-edge target");
+        }
+    }
+
+    #[test]
+    fn given_up_loops_are_counted_and_block_outer_loops() {
+        // The inner loop's call aborts its recordings twice: given up. The
+        // outer loop's recording then stops at the same call: given up at
+        // its first abort there, not after the back-off.
+        let src = "local function f(x) return x end local s = 0 \
+                   for i = 1, 300 do for j = 1, 3 do s = s + f(j) end end return s";
+        let plain = run(src, None);
+        assert_eq!(plain.out, "1800");
+        let r = run(src, Some(10));
+        assert_eq!(r.out, plain.out);
+        let g = &r.stats.given_up;
+        assert_eq!(
+            g.get("aborted twice at the same instruction"),
+            Some(&1),
+            "{g:?}"
+        );
+        assert_eq!(
+            g.get("aborted where another loop was given up"),
+            Some(&1),
+            "{g:?}"
+        );
+        assert!(r.stats.report().contains("loops given up:      2"));
     }
 
     #[test]

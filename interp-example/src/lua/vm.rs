@@ -1240,7 +1240,7 @@ impl Vm {
             }
             // JIT hook (see `super::jit`): merge points at back-edges when a
             // JIT is installed (recording runs inside `jit::merge_point`).
-            let jit_on = self.jit.is_some();
+            let mut jit_on = self.jit.is_some();
             // SAFETY (for `reg!`, `rk!` and the instruction fetch below):
             // `push_frame` checked `base + max_stack <= STACK_SLOTS` and the
             // stack never shrinks or reallocates (`Vm::new`); the compiler
@@ -1989,7 +1989,7 @@ impl Vm {
                         // MERGE POINT when off < 0 (backward jump)
                         jump!(off);
                         if off < 0 && jit_on {
-                            let npc = super::jit::merge_point(self, proto, base, pc!());
+                            let npc = super::jit::merge_point(self, proto, base, pc!(), &mut jit_on);
                             // SAFETY: the merge point returns a pc of this prototype.
                             ip = unsafe { code.as_ptr().add(npc) };
                         }
@@ -2191,7 +2191,7 @@ impl Vm {
                                 // MERGE POINT (loop back-edge)
                                 jump!(off);
                                 if jit_on {
-                                    let npc = super::jit::merge_point(self, proto, base, pc!());
+                                    let npc = super::jit::merge_point(self, proto, base, pc!(), &mut jit_on);
                                     // SAFETY: the merge point returns a pc of this prototype.
                                     ip = unsafe { code.as_ptr().add(npc) };
                                 }
@@ -2211,7 +2211,7 @@ impl Vm {
                                 // MERGE POINT (loop back-edge)
                                 jump!(off);
                                 if jit_on {
-                                    let npc = super::jit::merge_point(self, proto, base, pc!());
+                                    let npc = super::jit::merge_point(self, proto, base, pc!(), &mut jit_on);
                                     // SAFETY: the merge point returns a pc of this prototype.
                                     ip = unsafe { code.as_ptr().add(npc) };
                                 }
@@ -2279,7 +2279,7 @@ impl Vm {
                             // MERGE POINT (loop back-edge)
                             jump!(off);
                             if jit_on {
-                                let npc = super::jit::merge_point(self, proto, base, pc!());
+                                let npc = super::jit::merge_point(self, proto, base, pc!(), &mut jit_on);
                                 // SAFETY: the merge point returns a pc of this prototype.
                                 ip = unsafe { code.as_ptr().add(npc) };
                             }
