@@ -1553,7 +1553,8 @@ impl Vm {
                                 if (i as u64).wrapping_sub(1) < arr.len() as u64 {
                                     *arr.get_unchecked((i - 1) as usize)
                                 } else {
-                                    Value::Nil
+                                    // integer key in the hash part (e.g. 0)
+                                    tb.get().get_int(i)
                                 }
                             } else {
                                 Value::Nil
