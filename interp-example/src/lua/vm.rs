@@ -1360,13 +1360,19 @@ impl Vm {
                         let (p, q) = unsafe { (num_at(pb), num_at(pc_)) };
                         unsafe { write_num(regs.add($a as usize), $flt(p, q)) };
                     } else if tb == TAG_INT && tc == TAG_NUM {
-                        // SAFETY: tags checked; a register of this frame.
-                        let (p, q) = unsafe { (int_at(pb) as f64, num_at(pc_)) };
-                        unsafe { write_num(regs.add($a as usize), $flt(p, q)) };
+                        // SAFETY: payloads read after the tag checks; `a`
+                        // is a register of this frame (see `reg!`).
+                        unsafe {
+                            let (p, q) = (int_at(pb) as f64, num_at(pc_));
+                            write_num(regs.add($a as usize), $flt(p, q))
+                        };
                     } else if tb == TAG_NUM && tc == TAG_INT {
-                        // SAFETY: tags checked; a register of this frame.
-                        let (p, q) = unsafe { (num_at(pb), int_at(pc_) as f64) };
-                        unsafe { write_num(regs.add($a as usize), $flt(p, q)) };
+                        // SAFETY: payloads read after the tag checks; `a`
+                        // is a register of this frame (see `reg!`).
+                        unsafe {
+                            let (p, q) = (num_at(pb), int_at(pc_) as f64);
+                            write_num(regs.add($a as usize), $flt(p, q))
+                        };
                     } else {
                         // SAFETY: register/constant operand of this frame, in bounds (see the comment above `reg!`).
                         let x = unsafe { *pb };
@@ -1547,7 +1553,8 @@ impl Vm {
                                 if (i as u64).wrapping_sub(1) < arr.len() as u64 {
                                     *arr.get_unchecked((i - 1) as usize)
                                 } else {
-                                    Value::Nil
+                                    // integer key in the hash part (e.g. 0)
+                                    tb.get().get_int(i)
                                 }
                             } else {
                                 Value::Nil
