@@ -86,3 +86,31 @@ fn stm_report_renders_a_conflict_log() {
     assert_eq!(code, 1);
     assert!(err.starts_with("interp-example: "), "{err}");
 }
+
+/// Out of memory is Lua's catchable `not enough memory` error, never an
+/// abort: a table grown until the allocator refuses (address space limited
+/// with `ulimit -v` to 768 MiB), in all three JIT modes, caught by pcall and
+/// uncaught.
+#[test]
+fn out_of_memory_is_a_lua_error() {
+    let prog = "local ok, e = pcall(function() local t = {} for i = 1, 1e10 do t[i] = i end end)\n\
+                print(ok, e)\n\
+                local t = {} for i = 1, 1e10 do t[i] = i end\n";
+    let file = std::env::temp_dir().join(format!("interp-example-oom-{}.lua", std::process::id()));
+    std::fs::write(&file, prog).unwrap();
+    for flags in ["--no-jit", "", "--jit-threshold 1"] {
+        let script = format!(
+            "ulimit -v 786432 && exec '{}' {flags} '{}'",
+            env!("CARGO_BIN_EXE_interp-example"),
+            file.display()
+        );
+        let (code, out, err) = run(Command::new("sh").args(["-c", &script]));
+        assert_eq!(out, "false\tnot enough memory\n", "[{flags}] {err}");
+        assert_eq!(code, 1, "[{flags}] {err}");
+        assert!(
+            err.starts_with("interp-example: not enough memory\n"),
+            "[{flags}] {err}"
+        );
+    }
+    let _ = std::fs::remove_file(file);
+}

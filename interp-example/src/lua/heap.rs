@@ -42,6 +42,58 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::ptr::NonNull;
 use stm_core::{Config, HostMarker, HostTracer, ObjRef, Runtime, StmThread};
 
+/// What the interpreter unwinds with when the system allocator refuses a
+/// growth request (a table part, a constructor's items): [`Vm::call`]
+/// catches it and raises Lua's `not enough memory` error, which `pcall`
+/// can catch, as lua5.4 does. Growth paths reserve before they mutate, so
+/// the object that failed to grow is left as it was. (A failure inside a
+/// helper called from compiled code cannot unwind through the machine
+/// code: the process stops with Rust's allocation-failure message there.)
+///
+/// [`Vm::call`]: super::vm::Vm::call
+pub struct NoMemory;
+
+/// Reports an allocation failure (see [`NoMemory`]).
+#[cold]
+#[inline(never)]
+pub fn no_memory() -> ! {
+    std::panic::panic_any(NoMemory)
+}
+
+/// Makes room for `extra` more items in `v` (amortized growth, like
+/// `Vec::reserve`), or reports [`NoMemory`].
+#[inline]
+pub fn reserve<T>(v: &mut Vec<T>, extra: usize) {
+    if v.capacity() - v.len() < extra && v.try_reserve(extra).is_err() {
+        no_memory()
+    }
+}
+
+/// `n` copies of `x`, or [`NoMemory`].
+pub fn filled<T: Clone>(x: T, n: usize) -> Vec<T> {
+    let mut v = Vec::new();
+    if v.try_reserve_exact(n).is_err() {
+        no_memory()
+    }
+    v.resize(n, x);
+    v
+}
+
+/// Installs (once per process) a panic hook that stays silent for
+/// [`NoMemory`] unwinding (it is an error report, not a bug) and defers to
+/// the previous hook for everything else.
+pub fn install_no_memory_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !info.payload().is::<NoMemory>() {
+                prev(info)
+            }
+        }));
+    });
+}
+
 /// Shape ids of the guest object kinds in stm-core's meta word.
 const SHAPE_STR: u32 = 1;
 const SHAPE_TABLE: u32 = 2;
@@ -364,7 +416,7 @@ impl Heap {
         let size = std::mem::size_of::<T>();
         let o = match self.th.alloc_host(shape, size) {
             Ok(o) => o,
-            Err(_) => std::alloc::handle_alloc_error(std::alloc::Layout::new::<T>()),
+            Err(_) => no_memory(),
         };
         if external > 0 {
             self.th.note_external_alloc(external);

@@ -157,7 +157,11 @@ pub fn run_cli(program: Option<String>, args: Vec<String>, opts: &crate::cli::Op
         });
     match child {
         Ok(h) => h.join().unwrap_or(70),
-        Err(_) => 70,
+        Err(e) => {
+            // e.g. the 256 MiB stack does not fit under `ulimit -v`
+            eprintln!("interp-example: cannot start the interpreter thread: {e}");
+            70
+        }
     }
 }
 

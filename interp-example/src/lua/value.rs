@@ -28,7 +28,7 @@
 //! and upvalue cells ([`UpVal`], open = stack slot index, closed = value).
 //! All are allocated by [`super::heap::Heap`].
 
-use super::heap::Gc;
+use super::heap::{filled, reserve, Gc};
 use super::vm::{NativeFn, Vm};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -542,6 +542,7 @@ impl Table {
             }
             if i as u64 == len as u64 + 1 && !v.is_nil() {
                 let cap = self.arr.capacity();
+                reserve(&mut self.arr, 1);
                 self.arr.push(v);
                 // (`used == 0`: the hash part has no keys at all)
                 if self.used != 0 {
@@ -605,6 +606,7 @@ impl Table {
                     return grown;
                 }
                 if i as u64 == self.arr.len() as u64 + 1 {
+                    reserve(&mut self.arr, 1);
                     self.arr.push(v);
                     self.migrate();
                     return grown;
@@ -627,6 +629,7 @@ impl Table {
             let k = Value::Int(self.arr.len() as i64 + 1);
             match self.find_node(&k) {
                 Some(n) if !self.nodes[n].val.is_nil() => {
+                    reserve(&mut self.arr, 1);
                     let v = self.nodes[n].val;
                     self.nodes[n].val = Value::Nil;
                     self.arr.push(v);
@@ -676,6 +679,8 @@ impl Table {
             }
             if best > self.arr.len() {
                 old_arr = self.arr.capacity();
+                let extra = best - self.arr.len();
+                reserve(&mut self.arr, extra);
                 self.arr.resize(best, Value::Nil);
                 live.retain(|n| match n.key {
                     Value::Int(k) if k >= 1 && (k as usize) <= best => {
@@ -692,13 +697,13 @@ impl Table {
         } else {
             ((live.len() + 1) * 2).next_power_of_two().max(4)
         };
-        self.nodes = vec![
+        self.nodes = filled(
             Node {
                 key: Value::Nil,
-                val: Value::Nil
-            };
-            cap.max(4)
-        ];
+                val: Value::Nil,
+            },
+            cap.max(4),
+        );
         self.used = 0;
         let mask = self.nodes.len() - 1;
         for n in live {

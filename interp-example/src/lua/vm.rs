@@ -192,6 +192,7 @@ fn fmt_ptr(kind: &str, addr: usize) -> String {
 
 impl Vm {
     pub fn new() -> Vm {
+        super::heap::install_no_memory_hook();
         let mut heap = Heap::new();
         let globals = heap.alloc_table(Table::new(0, 64));
         let registry = heap.alloc_table(Table::new(0, 8));
@@ -336,6 +337,14 @@ impl Vm {
         let s = format!("{}{}", w, msg);
         LuaError {
             value: self.str(s.as_bytes()),
+            traceback: None,
+        }
+    }
+
+    /// Lua's memory error: no position, as lua5.4's preallocated message.
+    pub fn no_memory_error(&mut self) -> LuaError {
+        LuaError {
+            value: self.str(b"not enough memory"),
             traceback: None,
         }
     }
@@ -574,7 +583,17 @@ impl Vm {
         }
         self.c_calls += 1;
         let depth = self.frames.len();
-        let r = self.call_inner(func, nargs, nres);
+        // An allocation failure unwinds with `heap::NoMemory` (see there) to
+        // here, where it becomes an ordinary Lua error; the unwinding leaves
+        // the failed object unchanged and the frames above `depth` are
+        // dropped below exactly as for an error returned by `call_inner`.
+        let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.call_inner(func, nargs, nres)
+        })) {
+            Ok(r) => r,
+            Err(p) if p.is::<super::heap::NoMemory>() => Err(self.no_memory_error()),
+            Err(p) => std::panic::resume_unwind(p),
+        };
         self.c_calls -= 1;
         match r {
             Ok(n) => Ok(n),
@@ -1996,7 +2015,8 @@ impl Vm {
                         // MERGE POINT when off < 0 (backward jump)
                         jump!(off);
                         if off < 0 && jit_on {
-                            let npc = super::jit::merge_point(self, proto, base, pc!(), &mut jit_on);
+                            let npc =
+                                super::jit::merge_point(self, proto, base, pc!(), &mut jit_on);
                             // SAFETY: the merge point returns a pc of this prototype.
                             ip = unsafe { code.as_ptr().add(npc) };
                         }
@@ -2198,7 +2218,13 @@ impl Vm {
                                 // MERGE POINT (loop back-edge)
                                 jump!(off);
                                 if jit_on {
-                                    let npc = super::jit::merge_point(self, proto, base, pc!(), &mut jit_on);
+                                    let npc = super::jit::merge_point(
+                                        self,
+                                        proto,
+                                        base,
+                                        pc!(),
+                                        &mut jit_on,
+                                    );
                                     // SAFETY: the merge point returns a pc of this prototype.
                                     ip = unsafe { code.as_ptr().add(npc) };
                                 }
@@ -2218,7 +2244,13 @@ impl Vm {
                                 // MERGE POINT (loop back-edge)
                                 jump!(off);
                                 if jit_on {
-                                    let npc = super::jit::merge_point(self, proto, base, pc!(), &mut jit_on);
+                                    let npc = super::jit::merge_point(
+                                        self,
+                                        proto,
+                                        base,
+                                        pc!(),
+                                        &mut jit_on,
+                                    );
                                     // SAFETY: the merge point returns a pc of this prototype.
                                     ip = unsafe { code.as_ptr().add(npc) };
                                 }
@@ -2286,7 +2318,8 @@ impl Vm {
                             // MERGE POINT (loop back-edge)
                             jump!(off);
                             if jit_on {
-                                let npc = super::jit::merge_point(self, proto, base, pc!(), &mut jit_on);
+                                let npc =
+                                    super::jit::merge_point(self, proto, base, pc!(), &mut jit_on);
                                 // SAFETY: the merge point returns a pc of this prototype.
                                 ip = unsafe { code.as_ptr().add(npc) };
                             }
@@ -2306,6 +2339,7 @@ impl Vm {
                                 // extend the array part (nils included,
                                 // as lua5.4's presized array part holds them)
                                 let cap = tm.arr.capacity();
+                                super::heap::reserve(&mut tm.arr, n);
                                 tm.arr.extend_from_slice(&self.stack[ra + 1..ra + 1 + n]);
                                 let grown = (tm.arr.capacity() - cap) * 16;
                                 if grown > 0 {
