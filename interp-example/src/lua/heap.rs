@@ -38,7 +38,7 @@
 //! comparisons; the content hash is cached in the string.
 
 use super::value::{LClosure, LStr, NClosure, Proto, Table, UpVal, Value};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::ptr::NonNull;
 use stm_core::{Config, HostMarker, HostTracer, ObjRef, Runtime, StmThread};
 
@@ -208,7 +208,7 @@ pub fn hash_bytes(b: &[u8]) -> u64 {
 }
 
 pub struct Heap {
-    strings: hashbrown_like::Set,
+    strings: InternSet,
     /// Objects allocated since the last collection plus its survivors.
     objects: usize,
     pub collections: usize,
@@ -218,25 +218,73 @@ pub struct Heap {
     th: Box<StmThread>,
 }
 
-/// A minimal intern set keyed by hash with collision chains (std's
-/// HashSet cannot be probed with borrowed bytes + a precomputed hash).
-mod hashbrown_like {
-    use super::*;
-    pub struct Set {
-        pub map: std::collections::HashMap<u64, Vec<Gc<LStr>>, BuildHasherDefault<IdHasher>>,
+/// The weak intern set: open addressing with linear probing over string
+/// handles, probed with the string's cached hash (no per-entry allocation,
+/// one cache line per typical lookup). Dead strings are removed by
+/// rebuilding the table after marking.
+struct InternSet {
+    /// Power-of-two number of slots; `None` = empty.
+    slots: Vec<Option<Gc<LStr>>>,
+    len: usize,
+}
+
+impl InternSet {
+    fn new() -> InternSet {
+        InternSet {
+            slots: vec![None; 1024],
+            len: 0,
+        }
     }
-    #[derive(Default)]
-    pub struct IdHasher(u64);
-    impl Hasher for IdHasher {
-        fn finish(&self) -> u64 {
-            self.0
+
+    /// The string with these bytes, or the empty slot where it belongs.
+    #[inline]
+    fn find(&self, h: u64, bytes: &[u8]) -> Result<Gc<LStr>, usize> {
+        let mask = self.slots.len() - 1;
+        let mut i = h as usize & mask;
+        loop {
+            match self.slots[i] {
+                None => return Err(i),
+                Some(s) => {
+                    let v = s.get();
+                    if v.hash == h && &v.bytes[..] == bytes {
+                        return Ok(s);
+                    }
+                }
+            }
+            i = (i + 1) & mask;
         }
-        fn write(&mut self, _: &[u8]) {
-            unreachable!()
+    }
+
+    /// Inserts a string known to be absent at the slot `find` returned.
+    fn insert_at(&mut self, slot: usize, s: Gc<LStr>) {
+        self.slots[slot] = Some(s);
+        self.len += 1;
+        if self.len * 4 > self.slots.len() * 3 {
+            self.rebuild(self.slots.len() * 2, |_| true);
         }
-        fn write_u64(&mut self, i: u64) {
-            self.0 = i;
+    }
+
+    /// Re-inserts the strings `keep` accepts into a table of `cap` slots.
+    fn rebuild(&mut self, cap: usize, keep: impl Fn(Gc<LStr>) -> bool) {
+        let old = std::mem::replace(&mut self.slots, filled(None, cap));
+        self.len = 0;
+        let mask = cap - 1;
+        for s in old.into_iter().flatten().filter(|&s| keep(s)) {
+            let mut i = s.get().hash as usize & mask;
+            while self.slots[i].is_some() {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = Some(s);
+            self.len += 1;
         }
+    }
+
+    /// Drops the strings `is_live` rejects (after marking), shrinking the
+    /// table when most of it died.
+    fn purge(&mut self, is_live: impl Fn(Gc<LStr>) -> bool) {
+        let live = self.slots.iter().flatten().filter(|&&s| is_live(s)).count();
+        let cap = (live * 2).next_power_of_two().max(1024);
+        self.rebuild(cap, is_live);
     }
 }
 
@@ -289,7 +337,7 @@ impl Marker<'_, '_> {
 /// The heap's side of an stm-core collection.
 struct Tracer<'h, R> {
     roots: Option<R>,
-    strings: &'h mut hashbrown_like::Set,
+    strings: &'h mut InternSet,
     survivors: usize,
 }
 
@@ -357,10 +405,7 @@ impl<R: FnOnce(&mut Marker)> HostTracer for Tracer<'_, R> {
     }
 
     fn weak(&mut self, is_marked: &dyn Fn(ObjRef) -> bool) {
-        self.strings.map.retain(|_, chain| {
-            chain.retain(|s| is_marked(s.obj()));
-            !chain.is_empty()
-        });
+        self.strings.purge(|s| is_marked(s.obj()));
     }
 
     fn finalize(&mut self, o: ObjRef, shape: u32) {
@@ -399,9 +444,7 @@ impl Heap {
             .expect("a fresh runtime has a free thread slot");
         th.begin().expect("not in a transaction yet");
         Heap {
-            strings: hashbrown_like::Set {
-                map: Default::default(),
-            },
+            strings: InternSet::new(),
             objects: 0,
             collections: 0,
             th,
@@ -432,22 +475,24 @@ impl Heap {
     /// Returns the unique string object with these bytes.
     pub fn intern(&mut self, bytes: &[u8]) -> Gc<LStr> {
         let h = hash_bytes(bytes);
-        if let Some(chain) = self.strings.map.get(&h) {
-            for s in chain {
-                if &s.get().bytes[..] == bytes {
-                    return *s;
-                }
-            }
+        let slot = match self.strings.find(h, bytes) {
+            Ok(s) => return s,
+            Err(slot) => slot,
+        };
+        let mut b = Vec::new();
+        if b.try_reserve_exact(bytes.len()).is_err() {
+            no_memory()
         }
+        b.extend_from_slice(bytes);
         let s = self.place(
             LStr {
                 hash: h,
-                bytes: bytes.into(),
+                bytes: b.into_boxed_slice(),
             },
             SHAPE_STR,
             bytes.len(),
         );
-        self.strings.map.entry(h).or_default().push(s);
+        self.strings.insert_at(slot, s);
         s
     }
 
@@ -527,7 +572,7 @@ mod tests {
         let keep = h.intern(b"kept");
         h.collect(|m| m.mark_value(Value::Str(keep)));
         // "hello" was unreachable: gone from the intern set (and finalized).
-        assert_eq!(h.strings.map.len(), 1);
+        assert_eq!(h.strings.len, 1);
         assert!(Gc::ptr_eq(h.intern(b"kept"), keep));
         assert_eq!(&h.intern(b"hello").get().bytes[..], b"hello");
         assert_eq!(h.collections, 1);
