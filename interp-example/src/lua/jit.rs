@@ -170,6 +170,9 @@ pub struct LuaJit {
     /// loop costs two indexed loads, not a driver lookup, and a frame
     /// whose prototype has no live loop left stops calling merge points.
     dead: Vec<Box<[u8]>>,
+    /// The prototype id last found with all its loops dead (a one-entry
+    /// cache in front of `dead`; `u32::MAX`: none).
+    last_all_dead: u32,
     /// Per prototype id: its loop headers (back-edge targets).
     headers: Vec<Vec<usize>>,
     /// Per prototype id, per pc: merge points of a live loop there (counted
@@ -224,6 +227,7 @@ impl LuaJit {
             driver,
             protos,
             dead: Vec::new(),
+            last_all_dead: u32::MAX,
             headers: Vec::new(),
             passes: Vec::new(),
             streaks: Default::default(),
@@ -362,7 +366,11 @@ impl LuaJit {
         for m in marks.iter_mut().filter(|m| **m == from) {
             *m = to;
         }
+        if !all && self.last_all_dead == id as u32 {
+            self.last_all_dead = u32::MAX;
+        }
     }
+
     /// A recording of the loop at `start` met an instruction of a kind
     /// that is never recordable (a call, a field access, ...) at `pc`. The
     /// second time in a row at the same `pc`, the loop is given up at once
@@ -497,11 +505,18 @@ fn window(stack: &mut [Value], base: usize, n: usize) -> &mut [Value] {
 /// allocation and cost the plain interpreter 2-4% more instructions.)
 #[inline(always)]
 pub fn merge_point(vm: &mut Vm, proto: &Proto, base: usize, pc: usize, jit_on: &mut bool) -> usize {
-    if let Some(jit) = vm.jit.as_deref() {
+    if let Some(jit) = vm.jit.as_deref_mut() {
+        if jit.last_all_dead == proto.id {
+            // The common case in a loop whose body calls a function: the
+            // frame is re-entered after each call, with `jit_on` set again.
+            *jit_on = false;
+            return pc;
+        }
         let mark = jit.dead.get(proto.id as usize).and_then(|d| d.get(pc));
         if let Some(&m) = mark {
             if m != LIVE {
                 if m == ALL_DEAD {
+                    jit.last_all_dead = proto.id;
                     *jit_on = false;
                 }
                 return pc;
