@@ -119,6 +119,24 @@
 //! mandelbrot 200 1.04 (the inner loop exits at the escape test after a
 //! few iterations: given up), queens 8 1.04, fannkuch 8 1.09 (inner loops
 //! of under ten iterations: recording and compiling before giving up).
+//!
+//! Those gaps were almost all merge points at loops already given up: a
+//! dead-mark lookup of 17-44 instructions (with the spills around it) per
+//! back-edge, e.g. ~20M back-edges in fannkuch 9, ~25M in mandelbrot 1000.
+//! Hence the all-dead-or-quiet rule, the `jit_on` clearing and the
+//! one-entry cache above. Measured at the benchmarks' default sizes
+//! (cachegrind instructions, JIT on / `--no-jit`): fannkuch 1.052 -> 1.005,
+//! mandelbrot 1.039 -> 1.004, queens 1.036 -> 1.003, spectral_norm
+//! 1.019-1.024 -> 1.010, knucleotide 1.018 -> 1.009, havlak 1.013 -> 1.001,
+//! json 1.012 -> 1.003, richards 1.008 -> 1.002, nbody 1.005 -> 1.001. What
+//! remains is the first back-edge after each re-entry of a frame whose
+//! loops are dead (loops whose body calls a function), and dead loops in
+//! prototypes that still have an unreached loop (a main chunk). Removing
+//! it needs per-prototype JIT state the VM can test at frame entry for
+//! free (a field of `Proto`), or LuaJIT-style patching of dead loops'
+//! bytecode; keeping the VM's `jit_on` a `bool` matters: a cached
+//! mark-table pointer in the VM instead cost the `--no-jit` interpreter
+//! 2-4% instructions through the dispatch loop's register allocation.
 
 use super::bytecode::{Instr, RK_CONST};
 use super::heap::Gc;
