@@ -119,6 +119,24 @@
 //! mandelbrot 200 1.04 (the inner loop exits at the escape test after a
 //! few iterations: given up), queens 8 1.04, fannkuch 8 1.09 (inner loops
 //! of under ten iterations: recording and compiling before giving up).
+//!
+//! Those gaps were almost all merge points at loops already given up: a
+//! dead-mark lookup of 17-44 instructions (with the spills around it) per
+//! back-edge, e.g. ~20M back-edges in fannkuch 9, ~25M in mandelbrot 1000.
+//! Hence the all-dead-or-quiet rule, the `jit_on` clearing and the
+//! one-entry cache above. Measured at the benchmarks' default sizes
+//! (cachegrind instructions, JIT on / `--no-jit`): fannkuch 1.052 -> 1.005,
+//! mandelbrot 1.039 -> 1.004, queens 1.036 -> 1.003, spectral_norm
+//! 1.019-1.024 -> 1.010, knucleotide 1.018 -> 1.009, havlak 1.013 -> 1.001,
+//! json 1.012 -> 1.003, richards 1.008 -> 1.002, nbody 1.005 -> 1.001. What
+//! remains is the first back-edge after each re-entry of a frame whose
+//! loops are dead (loops whose body calls a function), and dead loops in
+//! prototypes that still have an unreached loop (a main chunk). Removing
+//! it needs per-prototype JIT state the VM can test at frame entry for
+//! free (a field of `Proto`), or LuaJIT-style patching of dead loops'
+//! bytecode; keeping the VM's `jit_on` a `bool` matters: a cached
+//! mark-table pointer in the VM instead cost the `--no-jit` interpreter
+//! 2-4% instructions through the dispatch loop's register allocation.
 
 use super::bytecode::{Instr, RK_CONST};
 use super::heap::Gc;
@@ -170,8 +188,14 @@ pub struct LuaJit {
     /// loop costs two indexed loads, not a driver lookup, and a frame
     /// whose prototype has no live loop left stops calling merge points.
     dead: Vec<Box<[u8]>>,
-    /// Per prototype id: loop headers not yet dead.
-    live_loops: Vec<u32>,
+    /// The prototype id last found with all its loops dead (a one-entry
+    /// cache in front of `dead`; `u32::MAX`: none).
+    last_all_dead: u32,
+    /// Per prototype id: its loop headers (back-edge targets).
+    headers: Vec<Vec<usize>>,
+    /// Per prototype id, per pc: merge points of a live loop there (counted
+    /// up to the threshold, on the slow path only).
+    passes: Vec<Box<[u32]>>,
     /// Loops that had a compiled trace, with the number of merge points
     /// since they last ran compiled code or recorded. The driver discards
     /// traces that exit too early and blacklists a loop after repeated
@@ -221,7 +245,9 @@ impl LuaJit {
             driver,
             protos,
             dead: Vec::new(),
-            live_loops: Vec::new(),
+            last_all_dead: u32::MAX,
+            headers: Vec::new(),
+            passes: Vec::new(),
             streaks: Default::default(),
             entries: Default::default(),
             retraced: Default::default(),
@@ -320,19 +346,46 @@ impl LuaJit {
         }
         *d = DEAD;
         self.driver.note_given_up(reason);
-        let Some(n) = self.live_loops.get_mut(id) else {
+        self.update_all_dead(id);
+    }
+
+    /// Marks the dead loops of prototype `id` `ALL_DEAD` (frames stop
+    /// calling merge points at them, see [`merge_point`]) when none of its
+    /// loops is worth counting any more: each is dead or *quiet*, i.e. was
+    /// reached at a merge point but fewer than threshold times (an
+    /// initialization loop that ran once). A loop never reached yet keeps
+    /// the prototype live: it may be the hot loop that follows. Reverts to
+    /// `DEAD` when a quiet loop reaches the threshold after all.
+    fn update_all_dead(&mut self, id: usize) {
+        let threshold = self.driver.config().threshold;
+        let (Some(marks), Some(headers), Some(passes)) = (
+            self.dead.get_mut(id),
+            self.headers.get(id),
+            self.passes.get(id),
+        ) else {
             return;
         };
-        *n = n.saturating_sub(1);
+        let all = headers.iter().all(|&h| {
+            marks.get(h).is_some_and(|&m| m != LIVE)
+                || passes.get(h).is_some_and(|&n| n > 0 && n < threshold)
+        });
         if self.debug {
-            eprintln!("lua jit: proto {id}: {} live loops left", *n);
+            let live = headers.iter().filter(|&&h| marks.get(h) == Some(&LIVE));
+            eprintln!(
+                "lua jit: proto {id}: {} live loops left, all dead or quiet: {all}",
+                live.count()
+            );
         }
-        if *n == 0 {
-            // No live loop left in this prototype: its frames may stop
-            // calling merge points altogether (see `merge_point`).
-            for m in self.dead[id].iter_mut().filter(|m| **m == DEAD) {
-                *m = ALL_DEAD;
-            }
+        let (from, to) = if all {
+            (DEAD, ALL_DEAD)
+        } else {
+            (ALL_DEAD, DEAD)
+        };
+        for m in marks.iter_mut().filter(|m| **m == from) {
+            *m = to;
+        }
+        if !all && self.last_all_dead == id as u32 {
+            self.last_all_dead = u32::MAX;
         }
     }
 
@@ -470,11 +523,18 @@ fn window(stack: &mut [Value], base: usize, n: usize) -> &mut [Value] {
 /// allocation and cost the plain interpreter 2-4% more instructions.)
 #[inline(always)]
 pub fn merge_point(vm: &mut Vm, proto: &Proto, base: usize, pc: usize, jit_on: &mut bool) -> usize {
-    if let Some(jit) = vm.jit.as_deref() {
+    if let Some(jit) = vm.jit.as_deref_mut() {
+        if jit.last_all_dead == proto.id {
+            // The common case in a loop whose body calls a function: the
+            // frame is re-entered after each call, with `jit_on` set again.
+            *jit_on = false;
+            return pc;
+        }
         let mark = jit.dead.get(proto.id as usize).and_then(|d| d.get(pc));
         if let Some(&m) = mark {
             if m != LIVE {
                 if m == ALL_DEAD {
+                    jit.last_all_dead = proto.id;
                     *jit_on = false;
                 }
                 return pc;
@@ -533,15 +593,27 @@ fn merge_point_slow(vm: &mut Vm, proto: &Proto, base: usize, pc: usize) -> usize
         if let Some(p) = rc {
             if jit.dead.len() <= id {
                 jit.dead.resize_with(id + 1, Default::default);
-                jit.live_loops.resize(id + 1, 0);
+                jit.headers.resize_with(id + 1, Default::default);
+                jit.passes.resize_with(id + 1, Default::default);
             }
             jit.dead[id] = vec![LIVE; p.code.len()].into_boxed_slice();
-            jit.live_loops[id] = loop_headers(&p).len() as u32;
+            jit.headers[id] = loop_headers(&p);
+            jit.passes[id] = vec![0; p.code.len()].into_boxed_slice();
             let mut v = jit.protos.borrow_mut();
             if v.len() <= id {
                 v.resize_with(id + 1, || None);
             }
             v[id] = Some(ProtoInfo { proto: p });
+        }
+    }
+    if let Some(n) = jit.passes.get_mut(id).and_then(|v| v.get_mut(pc)) {
+        let threshold = jit.driver.config().threshold;
+        if *n < threshold {
+            *n += 1;
+            if *n == threshold && jit.dead[id].contains(&ALL_DEAD) {
+                // A quiet loop became hot: count merge points again.
+                jit.update_all_dead(id);
+            }
         }
     }
     let regs = window(&mut vm.stack, base, proto.max_stack as usize);
@@ -2024,6 +2096,53 @@ mod tests {
             "{g:?}"
         );
         assert!(r.stats.report().contains("loops given up:      2"));
+    }
+
+    /// Runs `src` at `threshold` and returns, per prototype the JIT saw,
+    /// whether its loops are marked all dead.
+    fn all_dead_protos(src: &str, threshold: u32) -> Vec<bool> {
+        let src = src.to_string();
+        std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn(move || {
+                let mut vm = super::super::new_vm();
+                let cfg = JitConfig {
+                    threshold,
+                    ..JitConfig::default()
+                };
+                vm.jit = Some(Box::new(LuaJit::new(cfg, crate::jit::backend())));
+                let env = Value::Table(vm.globals);
+                let f = super::super::lib_base::load_chunk(&mut vm, src.as_bytes(), "t", env)
+                    .expect("test chunk compiles");
+                assert!(vm.call_value(f, &[], -1).is_ok(), "test chunk runs");
+                let jit = vm.jit.as_deref().unwrap();
+                jit.dead
+                    .iter()
+                    .filter(|d| !d.is_empty())
+                    .map(|d| d.contains(&ALL_DEAD))
+                    .collect()
+            })
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn frames_stop_merge_points_when_loops_are_dead_or_quiet() {
+        // `g`: a short initialization loop (quiet: reached, never hot) and
+        // a loop with a call (given up): all dead or quiet.
+        let quiet = "local function f(x) return x end \
+                     local function g() local x = 0 for i = 1, 3 do x = x + i end \
+                       local s = x for i = 1, 500 do s = s + f(i) end return s end \
+                     local s = 0 for k = 1, 2 do s = s + g() end return s";
+        assert!(all_dead_protos(quiet, 10).contains(&true));
+        // The same with the quiet loop run hot (2000 passes): it is
+        // compiled, so the prototype stays live.
+        let hot = "local function f(x) return x end \
+                   local function g() local x = 0 for i = 1, 2000 do x = x + i end \
+                     local s = x for i = 1, 500 do s = s + f(i) end return s end \
+                   local s = 0 for k = 1, 2 do s = s + g() end return s";
+        assert!(!all_dead_protos(hot, 10).contains(&true));
     }
 
     #[test]
