@@ -1260,6 +1260,15 @@ impl Vm {
             // JIT hook (see `super::jit`): merge points at back-edges when a
             // JIT is installed (recording runs inside `jit::merge_point`).
             let mut jit_on = self.jit.is_some();
+            // The merge point at a back-edge (after `jump!`): may run
+            // compiled code or record, and continues at the pc it returns.
+            macro_rules! merge_point {
+                () => {{
+                    let npc = super::jit::merge_point(self, proto, base, pc!(), &mut jit_on);
+                    // SAFETY: the merge point returns a pc of this prototype.
+                    ip = unsafe { code.as_ptr().add(npc) };
+                }};
+            }
             // SAFETY (for `reg!`, `rk!` and the instruction fetch below):
             // `push_frame` checked `base + max_stack <= STACK_SLOTS` and the
             // stack never shrinks or reallocates (`Vm::new`); the compiler
@@ -2015,10 +2024,7 @@ impl Vm {
                         // MERGE POINT when off < 0 (backward jump)
                         jump!(off);
                         if off < 0 && jit_on {
-                            let npc =
-                                super::jit::merge_point(self, proto, base, pc!(), &mut jit_on);
-                            // SAFETY: the merge point returns a pc of this prototype.
-                            ip = unsafe { code.as_ptr().add(npc) };
+                            merge_point!();
                         }
                     }
                     Instr::Close(a) => {
@@ -2218,15 +2224,7 @@ impl Vm {
                                 // MERGE POINT (loop back-edge)
                                 jump!(off);
                                 if jit_on {
-                                    let npc = super::jit::merge_point(
-                                        self,
-                                        proto,
-                                        base,
-                                        pc!(),
-                                        &mut jit_on,
-                                    );
-                                    // SAFETY: the merge point returns a pc of this prototype.
-                                    ip = unsafe { code.as_ptr().add(npc) };
+                                    merge_point!();
                                 }
                             }
                         } else {
@@ -2244,15 +2242,7 @@ impl Vm {
                                 // MERGE POINT (loop back-edge)
                                 jump!(off);
                                 if jit_on {
-                                    let npc = super::jit::merge_point(
-                                        self,
-                                        proto,
-                                        base,
-                                        pc!(),
-                                        &mut jit_on,
-                                    );
-                                    // SAFETY: the merge point returns a pc of this prototype.
-                                    ip = unsafe { code.as_ptr().add(npc) };
+                                    merge_point!();
                                 }
                             }
                         }
@@ -2318,10 +2308,7 @@ impl Vm {
                             // MERGE POINT (loop back-edge)
                             jump!(off);
                             if jit_on {
-                                let npc =
-                                    super::jit::merge_point(self, proto, base, pc!(), &mut jit_on);
-                                // SAFETY: the merge point returns a pc of this prototype.
-                                ip = unsafe { code.as_ptr().add(npc) };
+                                merge_point!();
                             }
                         }
                     }
