@@ -153,6 +153,9 @@ pub struct StmThread {
     pub(crate) cur_loc: u64,
     pub(crate) work: u64,
     pub(crate) budget: u64,
+    /// Bytes reported by `note_external_alloc` not yet added to the
+    /// runtime's allocation count.
+    external_unflushed: usize,
     pub(crate) filter: [usize; FILTER],
     // ---- private ----
     rt: Runtime,
@@ -197,6 +200,7 @@ impl Runtime {
             cur_loc: 0,
             work: 0,
             budget,
+            external_unflushed: 0,
             rt: self.clone(),
             slot,
             rv: 0,
@@ -1028,6 +1032,23 @@ impl StmThread {
     }
 
     fn alloc_raw(&mut self, low: u64, nwords: usize, flags: u64) -> Result<ObjRef, StmError> {
+        let obj = self.alloc_cell(low, nwords, flags, self.my_lock, true)?;
+        self.new_objs.push(obj);
+        self.work = self.work.wrapping_add(nwords as u64 + HEADER_WORDS as u64);
+        Ok(obj)
+    }
+
+    /// Allocates a cell with `nwords` payload words from this thread's heap
+    /// (word and host objects alike).
+    #[inline]
+    fn alloc_cell(
+        &mut self,
+        low: u64,
+        nwords: usize,
+        flags: u64,
+        lockword: u64,
+        zero: bool,
+    ) -> Result<ObjRef, StmError> {
         self.check_tx()?;
         if nwords > MAX_FIELDS {
             return Err(StmError::TooLarge);
@@ -1037,11 +1058,9 @@ impl StmThread {
         // excluded and the slot's heap belongs to this thread.
         let heap = unsafe { &mut *self.rt.shared.slots[self.slot].heap.get() };
         let obj = heap
-            .alloc(nwords + HEADER_WORDS, meta, self.my_lock, true)
+            .alloc(nwords + HEADER_WORDS, meta, lockword, zero)
             .ok_or(StmError::OutOfMemory)?;
         self.rt.shared.flush_alloc(heap);
-        self.new_objs.push(obj);
-        self.work = self.work.wrapping_add(nwords as u64 + HEADER_WORDS as u64);
         Ok(obj)
     }
 
@@ -1059,20 +1078,8 @@ impl StmThread {
     /// when unreachable.
     #[inline]
     pub fn alloc_host(&mut self, shape: u32, bytes: usize) -> Result<ObjRef, StmError> {
-        self.check_tx()?;
         let nwords = bytes.div_ceil(8).max(1);
-        if nwords > MAX_FIELDS {
-            return Err(StmError::TooLarge);
-        }
-        let meta = shape as u64 | ((nwords as u64) << META_LEN_SHIFT) | F_HOST;
-        // SAFETY: we are in a transaction (active), so the collector is
-        // excluded and the slot's heap belongs to this thread.
-        let heap = unsafe { &mut *self.rt.shared.slots[self.slot].heap.get() };
-        let obj = heap
-            .alloc(nwords + HEADER_WORDS, meta, version_word(0, 0), false)
-            .ok_or(StmError::OutOfMemory)?;
-        self.rt.shared.flush_alloc(heap);
-        Ok(obj)
+        self.alloc_cell(shape as u64, nwords, F_HOST, version_word(0, 0), false)
     }
 
     /// Counts `bytes` of memory owned by host objects outside the heap (e.g.
@@ -1080,14 +1087,14 @@ impl StmThread {
     /// collections.
     #[inline]
     pub fn note_external_alloc(&mut self, bytes: usize) {
-        // SAFETY: `unflushed` is only touched by the owning thread or by the
-        // collector at a safepoint; a thread calling this is not at one
-        // (it is running, so no collection can own its heap concurrently
-        // unless it is outside a transaction, where only this thread itself
-        // can start a collection).
-        let heap = unsafe { &mut *self.rt.shared.slots[self.slot].heap.get() };
-        heap.unflushed = heap.unflushed.saturating_add(bytes);
-        self.rt.shared.flush_alloc(heap);
+        // Counted here, not in the heap's own counter: this may be called
+        // outside a transaction, while another thread's collector owns the
+        // heap.
+        self.external_unflushed = self.external_unflushed.saturating_add(bytes);
+        if self.external_unflushed >= 256 << 10 {
+            let b = std::mem::take(&mut self.external_unflushed);
+            self.rt.shared.note_alloc(b);
+        }
     }
 
     /// Whether the allocation volume since the last collection has passed the
