@@ -9,6 +9,26 @@
 //! Loop back-edges (the JIT's merge points, green key = (proto id, pc)) are
 //! exactly: [`Instr::ForLoop`], [`Instr::TForLoop`], and [`Instr::Jmp`] with a
 //! negative offset (`Instr::is_backedge`).
+//!
+//! # Interpreter-only back-edges (bytecode patching)
+//!
+//! When the JIT gives a loop up for good, it rewrites the loop's back-edges
+//! in place ([`Code::disable_merge_point`]) to [`Instr::IForLoop`],
+//! [`Instr::ITForLoop`] or [`Instr::IJmp`]: the same semantics without the
+//! merge point, so the dead loop costs exactly what it costs with
+//! `--no-jit`. This is LuaJIT's technique (`FORL` becomes `IFORL` when a
+//! loop is blacklisted). The alternative it replaces, a "dead" mark looked
+//! up at every back-edge plus a per-activation flag, left 1-2% of
+//! instructions on programs whose loops call functions (the flag was set
+//! again at every frame entry). The patched forms exist only in the
+//! dispatched code: [`Code::get`] and [`Code::iter`] return the
+//! instructions as compiled, so every analysis (the recorder, error
+//! messages, dumps) sees one instruction set. The dispatched code also has
+//! a form of its own for live backward jumps, [`Instr::JmpBack`]
+//! ([`Code::new`]), so that the VM's forward `Jmp` carries no direction
+//! test (it cost 2 instructions per forward jump with the JIT on).
+
+use std::cell::Cell;
 
 pub const RK_CONST: u16 = 0x8000;
 
@@ -95,16 +115,138 @@ pub enum Instr {
     VarArg(u8, u8),
     /// mark R[a] as to-be-closed (`local x <close>`, generic-for closing value)
     Tbc(u8),
+    /// [`Instr::ForLoop`] without the merge point (a loop the JIT gave up).
+    IForLoop(u8, i32),
+    /// [`Instr::TForLoop`] without the merge point.
+    ITForLoop(u8, i32),
+    /// A backward [`Instr::Jmp`] as dispatched: the loop back-edge with a
+    /// merge point (the VM's forward `Jmp` then needs no direction test).
+    JmpBack(i32),
+    /// A backward [`Instr::Jmp`] without the merge point.
+    IJmp(i32),
 }
 
 impl Instr {
     /// Loop back-edges: where the JIT's merge point goes.
     pub fn is_backedge(&self) -> bool {
-        match *self {
+        match self.unpatched() {
             Instr::ForLoop(..) | Instr::TForLoop(..) => true,
             Instr::Jmp(off) => off < 0,
             _ => false,
         }
+    }
+
+    /// The instruction as the compiler emitted it: an interpreter-only
+    /// back-edge becomes the back-edge it replaced.
+    pub fn unpatched(self) -> Instr {
+        match self {
+            Instr::IForLoop(a, off) => Instr::ForLoop(a, off),
+            Instr::ITForLoop(a, off) => Instr::TForLoop(a, off),
+            Instr::JmpBack(off) | Instr::IJmp(off) => Instr::Jmp(off),
+            i => i,
+        }
+    }
+
+    /// The interpreter-only form of a back-edge (None for anything else).
+    fn interpreter_only(self) -> Option<Instr> {
+        match self {
+            Instr::ForLoop(a, off) => Some(Instr::IForLoop(a, off)),
+            Instr::TForLoop(a, off) => Some(Instr::ITForLoop(a, off)),
+            Instr::JmpBack(off) => Some(Instr::IJmp(off)),
+            _ => None,
+        }
+    }
+
+    /// The target of a back-edge at `pc` (None for anything else).
+    pub fn backedge_target(self, pc: usize) -> Option<usize> {
+        let off = match self.unpatched() {
+            Instr::Jmp(off) if off < 0 => off,
+            Instr::ForLoop(_, off) | Instr::TForLoop(_, off) => off,
+            _ => return None,
+        };
+        usize::try_from(pc as isize + 1 + off as isize).ok()
+    }
+}
+
+/// A prototype's instructions, as dispatched by the VM.
+///
+/// Immutable except for one kind of in-place rewrite: a loop's back-edges
+/// can be switched to their interpreter-only forms
+/// ([`Code::disable_merge_point`]). Hence each instruction sits in a
+/// [`Cell`]: the VM reads through a raw instruction pointer
+/// ([`Code::dispatch_ptr`]) and never holds a reference to an instruction,
+/// so a rewrite while a frame of the prototype is running is sound, and
+/// the running frame sees it at its next back-edge.
+pub struct Code {
+    cells: Box<[Cell<Instr>]>,
+}
+
+impl Code {
+    /// The code of a freshly compiled prototype, in dispatch form:
+    /// backward jumps become [`Instr::JmpBack`].
+    pub fn new(code: Vec<Instr>) -> Code {
+        let dispatch = |i: Instr| match i {
+            Instr::Jmp(off) if off < 0 => Instr::JmpBack(off),
+            i => i,
+        };
+        Code {
+            cells: code.into_iter().map(|i| Cell::new(dispatch(i))).collect(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// The instruction at `pc` as compiled ([`Instr::unpatched`]).
+    pub fn get(&self, pc: usize) -> Option<Instr> {
+        self.cells.get(pc).map(|c| c.get().unpatched())
+    }
+
+    /// The instructions as compiled.
+    pub fn iter(&self) -> impl Iterator<Item = Instr> + '_ {
+        self.cells.iter().map(|c| c.get().unpatched())
+    }
+
+    /// The instruction at `pc` as the VM dispatches it (patched or not).
+    pub fn dispatched(&self, pc: usize) -> Option<Instr> {
+        self.cells.get(pc).map(Cell::get)
+    }
+
+    /// The first instruction, for the VM's instruction pointer. Reads
+    /// through it are valid while the prototype lives; the only writes
+    /// are [`Code::disable_merge_point`]'s whole-instruction stores.
+    pub fn dispatch_ptr(&self) -> *const Instr {
+        // `Cell<Instr>` has the same in-memory representation as `Instr`.
+        self.cells.as_ptr() as *const Instr
+    }
+
+    /// Switches every back-edge to the loop header `header` to its
+    /// interpreter-only form; returns how many were rewritten.
+    pub fn disable_merge_point(&self, header: usize) -> usize {
+        let mut n = 0;
+        for (pc, c) in self.cells.iter().enumerate() {
+            let i = c.get();
+            if i.backedge_target(pc) == Some(header) {
+                if let Some(p) = i.interpreter_only() {
+                    c.set(p);
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+}
+
+impl std::fmt::Debug for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.cells.iter().map(Cell::get))
+            .finish()
     }
 }
 
@@ -114,5 +256,31 @@ mod tests {
     fn instr_size() {
         assert_eq!(std::mem::size_of::<super::Instr>(), 8);
         assert_eq!(std::mem::size_of::<super::super::value::Value>(), 16);
+        assert_eq!(std::mem::size_of::<std::cell::Cell<super::Instr>>(), 8);
+    }
+
+    #[test]
+    fn disabling_a_merge_point_patches_only_its_back_edges() {
+        use super::{Code, Instr};
+        // 0: ForPrep  1: Jmp -2 (to 0)  2: ForLoop -2 (to 1)  3: Jmp -4 (to 0)  4: Jmp 1
+        let code = Code::new(vec![
+            Instr::ForPrep(0, 1),
+            Instr::Jmp(-2),
+            Instr::ForLoop(0, -2),
+            Instr::Jmp(-4),
+            Instr::Jmp(1),
+        ]);
+        assert_eq!(code.dispatched(1), Some(Instr::JmpBack(-2)));
+        assert_eq!(code.disable_merge_point(0), 2);
+        assert_eq!(code.dispatched(1), Some(Instr::IJmp(-2)));
+        assert_eq!(code.dispatched(3), Some(Instr::IJmp(-4)));
+        assert_eq!(code.dispatched(2), Some(Instr::ForLoop(0, -2)));
+        assert_eq!(code.dispatched(4), Some(Instr::Jmp(1)));
+        // analyses see the code as compiled
+        assert_eq!(code.get(1), Some(Instr::Jmp(-2)));
+        assert_eq!(code.disable_merge_point(1), 1);
+        assert_eq!(code.get(2), Some(Instr::ForLoop(0, -2)));
+        assert_eq!(code.dispatched(2), Some(Instr::IForLoop(0, -2)));
+        assert_eq!(code.disable_merge_point(1), 0);
     }
 }

@@ -260,7 +260,7 @@ impl<'h> Compiler<'h> {
         let fs = self.fs.pop().unwrap();
         Ok(Rc::new(Proto {
             id: NEXT_PROTO_ID.fetch_add(1, Ordering::Relaxed),
-            code: fs.code,
+            code: super::bytecode::Code::new(fs.code),
             lines: fs.lines,
             consts: fs.consts,
             protos: fs.protos,

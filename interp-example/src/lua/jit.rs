@@ -37,9 +37,9 @@
 //! instruction it cannot record is handed back to the VM (the recording is
 //! abandoned and its pc returned). The VM's dispatch loop thus has no
 //! per-instruction JIT cost; per back-edge it tests a local `bool`
-//! (`jit_on`, false with `--no-jit`) and then calls [`merge_point`], whose
-//! inlined fast path is a lookup in this module's per-prototype table of
-//! dead loops, then the driver's hot counter. With this design the
+//! (`jit_on`, false with `--no-jit`) and then calls [`merge_point`], which
+//! goes to the driver's hot counter (loops given up have no merge point
+//! left: see "Giving a loop up" below). With this design the
 //! `--no-jit` interpreter is within callgrind noise of a build without any
 //! JIT hooks (+0.4% to +0.9% instructions on loop_sum, mandelbrot,
 //! fannkuch, sieve).
@@ -97,7 +97,7 @@
 //! compiled iterations, and is slower than interpreting. Besides the
 //! driver's own policy (back-off and blacklisting after aborts, discarding
 //! traces that average too few iterations per entry), this module gives a
-//! loop up ("dead": its merge point returns at once) when the driver
+//! loop up ("dead": its back-edges lose their merge point) when the driver
 //! blacklisted it, when its traces average fewer than `MIN_ITERATIONS`
 //! iterations per entry over `CHECK_EVERY` entries, when a retrace of a
 //! discarded trace is discarded too, after a long streak of plain
@@ -106,37 +106,29 @@
 //! access), or when its first recording stops at an instruction that
 //! already made another loop (typically an inner one) give up this way.
 //! Each of these decisions is counted, by reason, under "loops given up"
-//! in `--jit-stats`. A dead loop costs one inlined table lookup per
-//! back-edge; once every loop of a prototype is dead, [`merge_point`]
-//! clears the VM's per-activation `jit_on` flag, and that activation's
-//! back-edges cost nothing more than with `--no-jit` (until the frame is
-//! re-entered after a call, when the flag is set again and the first
-//! back-edge clears it).
+//! in `--jit-stats`.
 //!
-//! Measured (callgrind instructions, JIT on / `--no-jit`, same binary):
-//! loop_sum 3e6 0.10, sieve 1e5 0.92 and 1e6 0.98, fib/binary_trees/nbody/richards/
-//! deltablue 1.00-1.01, json/knucleotide/spectral_norm/havlak 1.01-1.02,
-//! mandelbrot 200 1.04 (the inner loop exits at the escape test after a
-//! few iterations: given up), queens 8 1.04, fannkuch 8 1.09 (inner loops
-//! of under ten iterations: recording and compiling before giving up).
+//! # Giving a loop up: bytecode patching
 //!
-//! Those gaps were almost all merge points at loops already given up: a
-//! dead-mark lookup of 17-44 instructions (with the spills around it) per
-//! back-edge, e.g. ~20M back-edges in fannkuch 9, ~25M in mandelbrot 1000.
-//! Hence the all-dead-or-quiet rule, the `jit_on` clearing and the
-//! one-entry cache above. Measured at the benchmarks' default sizes
-//! (cachegrind instructions, JIT on / `--no-jit`): fannkuch 1.052 -> 1.005,
-//! mandelbrot 1.039 -> 1.004, queens 1.036 -> 1.003, spectral_norm
-//! 1.019-1.024 -> 1.010, knucleotide 1.018 -> 1.009, havlak 1.013 -> 1.001,
-//! json 1.012 -> 1.003, richards 1.008 -> 1.002, nbody 1.005 -> 1.001. What
-//! remains is the first back-edge after each re-entry of a frame whose
-//! loops are dead (loops whose body calls a function), and dead loops in
-//! prototypes that still have an unreached loop (a main chunk). Removing
-//! it needs per-prototype JIT state the VM can test at frame entry for
-//! free (a field of `Proto`), or LuaJIT-style patching of dead loops'
-//! bytecode; keeping the VM's `jit_on` a `bool` matters: a cached
-//! mark-table pointer in the VM instead cost the `--no-jit` interpreter
-//! 2-4% instructions through the dispatch loop's register allocation.
+//! A loop given up has its back-edges rewritten in the prototype's code to
+//! interpreter-only forms without a merge point (`ForLoop` becomes
+//! `IForLoop`, see `bytecode::Code`), as LuaJIT turns a blacklisted `FORL`
+//! into `IFORL`. From then on the loop costs exactly what it costs with
+//! `--no-jit`: not a lookup, not a flag test. Only loops that may still
+//! be traced reach [`merge_point`], which goes straight to the driver's
+//! hot counter.
+//!
+//! The previous design kept a per-prototype table of dead marks, looked up
+//! at every back-edge, plus a per-activation flag the VM cleared once a
+//! frame's loops were all dead, with a one-entry cache in front. Callgrind
+//! (JIT on / `--no-jit`, same binary) left it at 1.005-1.020 on the
+//! programs whose loops call functions (spectral_norm 1.020, havlak
+//! 1.014, knucleotide 1.012, deltablue 1.009): the flag was set again at
+//! every frame entry, so the first back-edge after each call paid the
+//! lookup. A per-prototype flag tested at frame entry cost more than it
+//! saved (+1.5% binary_trees, +2.6% fib). Patching has no such residue;
+//! its price is that `Proto::code` is a `Cell` per instruction, which the
+//! dispatch loop reads through a raw pointer at no extra cost.
 
 use super::bytecode::{Instr, RK_CONST};
 use super::heap::Gc;
@@ -182,20 +174,11 @@ const MIN_ITERATIONS: u64 = 16;
 pub struct LuaJit {
     driver: JitDriver<Green>,
     protos: Protos,
-    /// Per prototype id (empty: not seen yet), per pc: the loop header's
-    /// mark (`LIVE`, `DEAD`, or `ALL_DEAD` once every loop of the
-    /// prototype is dead). Checked first at every merge point, so a dead
-    /// loop costs two indexed loads, not a driver lookup, and a frame
-    /// whose prototype has no live loop left stops calling merge points.
+    /// Per prototype id (empty: not seen yet), per pc: whether the loop
+    /// with its header there was given up (`DEAD`; its back-edges are
+    /// then patched to their interpreter-only forms, so its merge point
+    /// is never called again) or not (`LIVE`).
     dead: Vec<Box<[u8]>>,
-    /// The prototype id last found with all its loops dead (a one-entry
-    /// cache in front of `dead`; `u32::MAX`: none).
-    last_all_dead: u32,
-    /// Per prototype id: its loop headers (back-edge targets).
-    headers: Vec<Vec<usize>>,
-    /// Per prototype id, per pc: merge points of a live loop there (counted
-    /// up to the threshold, on the slow path only).
-    passes: Vec<Box<[u32]>>,
     /// Loops that had a compiled trace, with the number of merge points
     /// since they last ran compiled code or recorded. The driver discards
     /// traces that exit too early and blacklists a loop after repeated
@@ -245,9 +228,6 @@ impl LuaJit {
             driver,
             protos,
             dead: Vec::new(),
-            last_all_dead: u32::MAX,
-            headers: Vec::new(),
-            passes: Vec::new(),
             streaks: Default::default(),
             entries: Default::default(),
             retraced: Default::default(),
@@ -336,6 +316,10 @@ impl LuaJit {
         }
     }
 
+    /// Gives the loop at `g` up for good: counts it under `reason` and
+    /// patches its back-edges to the interpreter-only forms
+    /// ([`super::bytecode::Code::disable_merge_point`]), after which the
+    /// loop runs exactly as with `--no-jit`.
     fn mark_dead(&mut self, g: Green, reason: &'static str) {
         let id = g.0 as usize;
         let Some(d) = self.dead.get_mut(id).and_then(|v| v.get_mut(g.1 as usize)) else {
@@ -346,46 +330,12 @@ impl LuaJit {
         }
         *d = DEAD;
         self.driver.note_given_up(reason);
-        self.update_all_dead(id);
-    }
-
-    /// Marks the dead loops of prototype `id` `ALL_DEAD` (frames stop
-    /// calling merge points at them, see [`merge_point`]) when none of its
-    /// loops is worth counting any more: each is dead or *quiet*, i.e. was
-    /// reached at a merge point but fewer than threshold times (an
-    /// initialization loop that ran once). A loop never reached yet keeps
-    /// the prototype live: it may be the hot loop that follows. Reverts to
-    /// `DEAD` when a quiet loop reaches the threshold after all.
-    fn update_all_dead(&mut self, id: usize) {
-        let threshold = self.driver.config().threshold;
-        let (Some(marks), Some(headers), Some(passes)) = (
-            self.dead.get_mut(id),
-            self.headers.get(id),
-            self.passes.get(id),
-        ) else {
-            return;
-        };
-        let all = headers.iter().all(|&h| {
-            marks.get(h).is_some_and(|&m| m != LIVE)
-                || passes.get(h).is_some_and(|&n| n > 0 && n < threshold)
-        });
-        if self.debug {
-            let live = headers.iter().filter(|&&h| marks.get(h) == Some(&LIVE));
-            eprintln!(
-                "lua jit: proto {id}: {} live loops left, all dead or quiet: {all}",
-                live.count()
-            );
-        }
-        let (from, to) = if all {
-            (DEAD, ALL_DEAD)
-        } else {
-            (ALL_DEAD, DEAD)
-        };
-        for m in marks.iter_mut().filter(|m| **m == from) {
-            *m = to;
-        }
-        if !all && self.last_all_dead == id as u32 {
-            self.last_all_dead = u32::MAX;
+        if let Some(Some(info)) = self.protos.borrow().get(id) {
+            let n = info.proto.code.disable_merge_point(g.1 as usize);
+            if self.debug {
+                let loc = info.proto.location(g.1 as usize);
+                eprintln!("lua jit: {loc}: given up ({reason}), {n} back-edges patched");
+            }
         }
     }
 
@@ -514,109 +464,70 @@ fn window(stack: &mut [Value], base: usize, n: usize) -> &mut [Value] {
 /// instructions), so the VM's own dispatch loop has no per-instruction
 /// recording test at all.
 ///
-/// `jit_on` is the VM's per-activation flag that guards its calls to this
-/// function: when every loop of `proto` is dead, it is cleared, so the rest
-/// of this activation (until the frame is re-entered after a call) runs the
-/// interpreter's plain back-edges, exactly as with `--no-jit`. (It stays a
-/// `bool` in the VM: a one-word cached mark-table pointer there instead,
-/// to skip the table lookup, changed the dispatch loop's register
-/// allocation and cost the plain interpreter 2-4% more instructions.)
-#[inline(always)]
-pub fn merge_point(vm: &mut Vm, proto: &Proto, base: usize, pc: usize, jit_on: &mut bool) -> usize {
-    if let Some(jit) = vm.jit.as_deref_mut() {
-        if jit.last_all_dead == proto.id {
-            // The common case in a loop whose body calls a function: the
-            // frame is re-entered after each call, with `jit_on` set again.
-            *jit_on = false;
-            return pc;
-        }
-        let mark = jit.dead.get(proto.id as usize).and_then(|d| d.get(pc));
-        if let Some(&m) = mark {
-            if m != LIVE {
-                if m == ALL_DEAD {
-                    jit.last_all_dead = proto.id;
-                    *jit_on = false;
-                }
-                return pc;
-            }
-        }
+/// A loop the JIT gave up never comes here: its back-edges were patched
+/// to forms without a merge point ([`LuaJit::mark_dead`]).
+#[inline]
+pub fn merge_point(vm: &mut Vm, proto: &Proto, base: usize, pc: usize) -> usize {
+    let Some(jit) = vm.jit.as_deref_mut() else {
+        return pc;
+    };
+    let id = proto.id as usize;
+    if jit.dead.get(id).is_none_or(|d| d.is_empty()) {
+        first_merge_point(
+            jit,
+            vm.frames.last().map(|f| f.cl.get().proto.clone()),
+            proto,
+        );
     }
-    merge_point_slow(vm, proto, base, pc)
+    run_loop(jit, &mut vm.stack, proto, base, pc)
 }
 
 /// A loop header that may still be traced (or that is not a loop header).
 const LIVE: u8 = 0;
-/// A loop given up: its merge point returns at once.
+/// A loop given up (its back-edges are patched).
 const DEAD: u8 = 1;
-/// A loop given up in a prototype whose loops are all given up.
-const ALL_DEAD: u8 = 2;
 
 /// The loop headers of `p`: the targets of its backward jumps (`Jmp` with
 /// a negative offset, `ForLoop`, `TForLoop`), where the VM calls
 /// [`merge_point`].
+#[cfg(test)]
 fn loop_headers(p: &Proto) -> Vec<usize> {
     let mut v: Vec<usize> = p
         .code
         .iter()
         .enumerate()
-        .filter_map(|(i, ins)| {
-            let off = match *ins {
-                Instr::Jmp(off) if off < 0 => off as isize,
-                Instr::ForLoop(_, off) => off as isize,
-                Instr::TForLoop(_, off) => off as isize,
-                _ => return None,
-            };
-            usize::try_from(i as isize + 1 + off).ok()
-        })
+        .filter_map(|(i, ins)| ins.backedge_target(i))
         .collect();
     v.sort_unstable();
     v.dedup();
     v
 }
 
-/// [`merge_point`] for a loop that is not known to be dead.
+/// The first merge point in prototype `proto`: remember it (for printing
+/// locations and patching) and give it a dead-loop table. `running` is the
+/// running frame's prototype (the same one, as an `Rc`).
 #[cold]
 #[inline(never)]
-fn merge_point_slow(vm: &mut Vm, proto: &Proto, base: usize, pc: usize) -> usize {
-    let Some(jit) = vm.jit.as_deref_mut() else {
-        return pc;
-    };
+fn first_merge_point(jit: &mut LuaJit, running: Option<Rc<Proto>>, proto: &Proto) {
     let id = proto.id as usize;
-    if jit.dead.get(id).is_none_or(|d| d.is_empty()) {
-        // First merge point in this prototype: remember it (for printing
-        // locations) and give it a dead-loop table.
-        let rc = vm
-            .frames
-            .last()
-            .map(|f| f.cl.get().proto.clone())
-            .filter(|p| p.id == proto.id);
-        if let Some(p) = rc {
-            if jit.dead.len() <= id {
-                jit.dead.resize_with(id + 1, Default::default);
-                jit.headers.resize_with(id + 1, Default::default);
-                jit.passes.resize_with(id + 1, Default::default);
-            }
-            jit.dead[id] = vec![LIVE; p.code.len()].into_boxed_slice();
-            jit.headers[id] = loop_headers(&p);
-            jit.passes[id] = vec![0; p.code.len()].into_boxed_slice();
-            let mut v = jit.protos.borrow_mut();
-            if v.len() <= id {
-                v.resize_with(id + 1, || None);
-            }
-            v[id] = Some(ProtoInfo { proto: p });
-        }
+    let Some(p) = running.filter(|p| p.id == proto.id) else {
+        return;
+    };
+    if jit.dead.len() <= id {
+        jit.dead.resize_with(id + 1, Default::default);
     }
-    if let Some(n) = jit.passes.get_mut(id).and_then(|v| v.get_mut(pc)) {
-        let threshold = jit.driver.config().threshold;
-        if *n < threshold {
-            *n += 1;
-            if *n == threshold && jit.dead[id].contains(&ALL_DEAD) {
-                // A quiet loop became hot: count merge points again.
-                jit.update_all_dead(id);
-            }
-        }
+    jit.dead[id] = vec![LIVE; p.code.len()].into_boxed_slice();
+    let mut v = jit.protos.borrow_mut();
+    if v.len() <= id {
+        v.resize_with(id + 1, || None);
     }
-    let regs = window(&mut vm.stack, base, proto.max_stack as usize);
+    v[id] = Some(ProtoInfo { proto: p });
+}
+
+/// [`merge_point`] past the first visit: the driver decides whether to
+/// interpret, run compiled code or record.
+fn run_loop(jit: &mut LuaJit, stack: &mut [Value], proto: &Proto, base: usize, pc: usize) -> usize {
+    let regs = window(stack, base, proto.max_stack as usize);
     let mut pc = pc;
     loop {
         let green: Green = (proto.id, pc as u32);
@@ -688,7 +599,7 @@ fn record_loop(
 ) -> Stop {
     loop {
         if let Err(reason) = record(&mut rec, proto, regs, pc) {
-            let never = proto.code.get(pc).is_some_and(|i| !recordable_kind(i));
+            let never = proto.code.get(pc).is_some_and(|i| !recordable_kind(&i));
             let start = rec.start();
             jit.abandon(rec, reason, (proto.id, pc as u32));
             if never && reason == AbortReason::NotRecordable {
@@ -762,7 +673,7 @@ fn recordable_kind(i: &Instr) -> bool {
 /// exactly as the VM's dispatch loop does; returns the next pc, or None
 /// (nothing changed) for anything else.
 fn exec(proto: &Proto, regs: &mut [Value], pc: usize) -> Option<usize> {
-    let instr = *proto.code.get(pc)?;
+    let instr = proto.code.get(pc)?;
     let k = |x: u16, regs: &[Value]| -> Option<Value> {
         if x & RK_CONST != 0 {
             proto.consts.get((x & 0x7fff) as usize).copied()
@@ -1512,7 +1423,7 @@ fn record_arith(
 
 /// Records one instruction (see the module docs).
 fn record(rec: &mut Rec, proto: &Proto, regs: &[Value], pc: usize) -> Res<()> {
-    let instr = *proto.code.get(pc).ok_or(NR)?;
+    let instr = proto.code.get(pc).ok_or(NR)?;
     rec.at((proto.id, pc as u32));
     let w = |rec: &mut Rec, r: u8, v: Value, o: Operand| wr(rec, regs, r as u32, v.to_raw().0, o);
     match instr {
@@ -2062,7 +1973,7 @@ mod tests {
         for &pc in &h {
             let back = p.code.iter().enumerate().any(|(i, ins)| {
                 ins.is_backedge()
-                    && match *ins {
+                    && match ins {
                         Instr::Jmp(off) | Instr::ForLoop(_, off) | Instr::TForLoop(_, off) => {
                             i as isize + 1 + off as isize == pc as isize
                         }
@@ -2098,9 +2009,9 @@ mod tests {
         assert!(r.stats.report().contains("loops given up:      2"));
     }
 
-    /// Runs `src` at `threshold` and returns, per prototype the JIT saw,
-    /// whether its loops are marked all dead.
-    fn all_dead_protos(src: &str, threshold: u32) -> Vec<bool> {
+    /// Runs `src` at `threshold` and returns the dispatched code of every
+    /// prototype the JIT saw.
+    fn dispatched_code(src: &str, threshold: u32) -> Vec<Vec<Instr>> {
         let src = src.to_string();
         std::thread::Builder::new()
             .stack_size(64 << 20)
@@ -2116,10 +2027,14 @@ mod tests {
                     .expect("test chunk compiles");
                 assert!(vm.call_value(f, &[], -1).is_ok(), "test chunk runs");
                 let jit = vm.jit.as_deref().unwrap();
-                jit.dead
+                let protos = jit.protos.borrow();
+                protos
                     .iter()
-                    .filter(|d| !d.is_empty())
-                    .map(|d| d.contains(&ALL_DEAD))
+                    .flatten()
+                    .map(|info| {
+                        let c = &info.proto.code;
+                        (0..c.len()).filter_map(|pc| c.dispatched(pc)).collect()
+                    })
                     .collect()
             })
             .unwrap()
@@ -2128,21 +2043,41 @@ mod tests {
     }
 
     #[test]
-    fn frames_stop_merge_points_when_loops_are_dead_or_quiet() {
-        // `g`: a short initialization loop (quiet: reached, never hot) and
-        // a loop with a call (given up): all dead or quiet.
-        let quiet = "local function f(x) return x end \
-                     local function g() local x = 0 for i = 1, 3 do x = x + i end \
-                       local s = x for i = 1, 500 do s = s + f(i) end return s end \
-                     local s = 0 for k = 1, 2 do s = s + g() end return s";
-        assert!(all_dead_protos(quiet, 10).contains(&true));
-        // The same with the quiet loop run hot (2000 passes): it is
-        // compiled, so the prototype stays live.
-        let hot = "local function f(x) return x end \
-                   local function g() local x = 0 for i = 1, 2000 do x = x + i end \
-                     local s = x for i = 1, 500 do s = s + f(i) end return s end \
+    fn given_up_loops_are_patched_to_interpreter_only_back_edges() {
+        let patched = |code: &Vec<Instr>| {
+            code.iter()
+                .filter(|i| {
+                    matches!(
+                        i,
+                        Instr::IForLoop(..) | Instr::ITForLoop(..) | Instr::IJmp(..)
+                    )
+                })
+                .count()
+        };
+        // `g`'s second and third loops call `f` (given up: patched); its
+        // first loop is short (never hot: left alone), and so is the main
+        // chunk's.
+        let src = "local function f(x) return x end \
+                   local function g() local x = 0 for i = 1, 3 do x = x + i end \
+                     local s = x for i = 1, 500 do s = s + f(i) end \
+                     local j = 0 while j < 300 do j = j + f(1) end return s + j end \
                    local s = 0 for k = 1, 2 do s = s + g() end return s";
-        assert!(!all_dead_protos(hot, 10).contains(&true));
+        let code = dispatched_code(src, 10);
+        let total: usize = code.iter().map(patched).sum();
+        assert_eq!(total, 2, "{code:?}");
+        // `g`: the short loop keeps its merge point, the other two do not.
+        let g = code
+            .iter()
+            .find(|c| c.iter().any(|i| matches!(i, Instr::IJmp(..))))
+            .expect("g's while loop is patched");
+        assert!(g.iter().any(|i| matches!(i, Instr::ForLoop(..))), "{g:?}");
+        assert!(g.iter().any(|i| matches!(i, Instr::IForLoop(..))), "{g:?}");
+        // Patched code still computes the same result.
+        assert_eq!(run(src, Some(10)).out, run(src, None).out);
+        // A loop whose trace runs stays unpatched.
+        let hot = "local x = 0 for i = 1, 2000 do x = x + i end return x";
+        let code = dispatched_code(hot, 10);
+        assert_eq!(code.iter().map(patched).sum::<usize>(), 0, "{code:?}");
     }
 
     #[test]

@@ -256,7 +256,7 @@ pub struct LStr {
 pub struct Proto {
     /// Stable id (process-unique), used as part of the JIT's green key.
     pub id: u32,
-    pub code: Vec<super::bytecode::Instr>,
+    pub code: super::bytecode::Code,
     pub lines: Vec<u32>,
     pub consts: Vec<Value>,
     pub protos: Vec<Rc<Proto>>,

@@ -392,13 +392,14 @@ impl Vm {
         let pc = f.pc.saturating_sub(1);
         if let Some(Instr::Call(a, _, _)) | Some(Instr::TailCall(a, _)) = p.code.get(pc) {
             for i in (0..pc).rev() {
-                match p.code[i] {
-                    Instr::SelfOp(x, _, _) if x == *a => return true,
-                    ins => {
-                        if target_reg(&ins) == Some(*a) {
+                match p.code.get(i) {
+                    Some(Instr::SelfOp(x, _, _)) if x == a => return true,
+                    Some(ins) => {
+                        if target_reg(&ins) == Some(a) {
                             return false;
                         }
                     }
+                    None => return false,
                 }
             }
         }
@@ -1236,18 +1237,21 @@ impl Vm {
             // as this frame runs; the prototype is immutable. We detach the
             // lifetime from `self` so the loop can mutate the VM.
             let proto: &Proto = unsafe { &*Rc::as_ptr(&cl.get().proto) };
-            let code = &proto.code[..];
+            // The code as dispatched: a raw pointer, never a reference, since
+            // the JIT may patch a back-edge while this frame runs (see
+            // `bytecode::Code`).
+            let code_start: *const Instr = proto.code.dispatch_ptr();
             let k = &proto.consts[..];
             let base = fr.base;
             // The instruction pointer: `code[pc]` is `*ip` (a pointer rather
             // than an index saves reloading the code base at every dispatch).
             // SAFETY: `fr.pc <= code.len()` (a saved pc of this prototype).
-            let mut ip: *const Instr = unsafe { code.as_ptr().add(fr.pc) };
+            let mut ip: *const Instr = unsafe { code_start.add(fr.pc) };
             // The pc (index of the next instruction) for slow paths.
             macro_rules! pc {
                 () => {
                     // SAFETY: `ip` points into (or one past) `code`.
-                    unsafe { ip.offset_from(code.as_ptr()) as usize }
+                    unsafe { ip.offset_from(code_start) as usize }
                 };
             }
             // Relative jump / skip of the next instruction.
@@ -1259,14 +1263,14 @@ impl Vm {
             }
             // JIT hook (see `super::jit`): merge points at back-edges when a
             // JIT is installed (recording runs inside `jit::merge_point`).
-            let mut jit_on = self.jit.is_some();
+            let jit_on = self.jit.is_some();
             // The merge point at a back-edge (after `jump!`): may run
             // compiled code or record, and continues at the pc it returns.
             macro_rules! merge_point {
                 () => {{
-                    let npc = super::jit::merge_point(self, proto, base, pc!(), &mut jit_on);
+                    let npc = super::jit::merge_point(self, proto, base, pc!());
                     // SAFETY: the merge point returns a pc of this prototype.
-                    ip = unsafe { code.as_ptr().add(npc) };
+                    ip = unsafe { code_start.add(npc) };
                 }};
             }
             // SAFETY (for `reg!`, `rk!` and the instruction fetch below):
@@ -1293,6 +1297,53 @@ impl Vm {
                         unsafe { *regs.add($x as usize) }
                     }
                 };
+            }
+            // The numeric `for` back-edge (`ForLoop`; `IForLoop`, the form
+            // the JIT patches in for a loop it gave up, without the merge
+            // point: `$merge` is `false`).
+            macro_rules! for_loop {
+                ($a:expr, $off:expr, $merge:expr) => {{
+                    let a = $a as usize;
+                    // SAFETY: R[a..a+4] are this frame's registers (see `reg!`).
+                    let pa = unsafe { regs.add(a) };
+                    if unsafe { tag_at(pa.add(2)) } == TAG_INT {
+                        // R[a+1] holds the remaining iteration count
+                        let count = unsafe { int_at(pa.add(1)) };
+                        if count > 0 {
+                            let ni = unsafe { int_at(pa).wrapping_add(int_at(pa.add(2))) };
+                            // R[a] and R[a+1] already hold integers
+                            // (`for_prep`): only their payloads change.
+                            unsafe {
+                                set_int_payload(pa.add(1), count - 1);
+                                set_int_payload(pa, ni);
+                                write_int(pa.add(3), ni);
+                            }
+                            // MERGE POINT (loop back-edge)
+                            jump!($off);
+                            if $merge && jit_on {
+                                merge_point!();
+                            }
+                        }
+                    } else {
+                        let (i, lim, step) =
+                            // SAFETY: register/constant operand of this frame, in bounds (see the comment above `reg!`).
+                            unsafe { (num_at(pa), num_at(pa.add(1)), num_at(pa.add(2))) };
+                        let ni = i + step;
+                        let cont = if step > 0.0 { ni <= lim } else { lim <= ni };
+                        if cont {
+                            // SAFETY: register/constant operand of this frame, in bounds (see the comment above `reg!`).
+                            unsafe {
+                                write_num(pa, ni);
+                                write_num(pa.add(3), ni);
+                            }
+                            // MERGE POINT (loop back-edge)
+                            jump!($off);
+                            if $merge && jit_on {
+                                merge_point!();
+                            }
+                        }
+                    }
+                }};
             }
             // The field fast path shared by `GetField` and `SelfOp`: the
             // table's own field, else one level of `__index = class table`.
@@ -2020,13 +2071,18 @@ impl Vm {
                             self.collect(live_top!());
                         }
                     }
-                    Instr::Jmp(off) => {
-                        // MERGE POINT when off < 0 (backward jump)
+                    // A forward jump (`Code::new` turns backward ones into
+                    // `JmpBack`).
+                    Instr::Jmp(off) => jump!(off),
+                    Instr::JmpBack(off) => {
+                        // MERGE POINT (loop back-edge)
                         jump!(off);
-                        if off < 0 && jit_on {
+                        if jit_on {
                             merge_point!();
                         }
                     }
+                    // A backward jump of a loop the JIT gave up.
+                    Instr::IJmp(off) => jump!(off),
                     Instr::Close(a) => {
                         self.close_upvals(base + a as usize);
                         if let Some(&t) = self.tbc.last() {
@@ -2205,48 +2261,8 @@ impl Vm {
                             jump!(off);
                         }
                     }
-                    Instr::ForLoop(a, off) => {
-                        let a = a as usize;
-                        // SAFETY: R[a..a+4] are this frame's registers (see `reg!`).
-                        let pa = unsafe { regs.add(a) };
-                        if unsafe { tag_at(pa.add(2)) } == TAG_INT {
-                            // R[a+1] holds the remaining iteration count
-                            let count = unsafe { int_at(pa.add(1)) };
-                            if count > 0 {
-                                let ni = unsafe { int_at(pa).wrapping_add(int_at(pa.add(2))) };
-                                // R[a] and R[a+1] already hold integers
-                                // (`for_prep`): only their payloads change.
-                                unsafe {
-                                    set_int_payload(pa.add(1), count - 1);
-                                    set_int_payload(pa, ni);
-                                    write_int(pa.add(3), ni);
-                                }
-                                // MERGE POINT (loop back-edge)
-                                jump!(off);
-                                if jit_on {
-                                    merge_point!();
-                                }
-                            }
-                        } else {
-                            let (i, lim, step) =
-                                // SAFETY: register/constant operand of this frame, in bounds (see the comment above `reg!`).
-                                unsafe { (num_at(pa), num_at(pa.add(1)), num_at(pa.add(2))) };
-                            let ni = i + step;
-                            let cont = if step > 0.0 { ni <= lim } else { lim <= ni };
-                            if cont {
-                                // SAFETY: register/constant operand of this frame, in bounds (see the comment above `reg!`).
-                                unsafe {
-                                    write_num(pa, ni);
-                                    write_num(pa.add(3), ni);
-                                }
-                                // MERGE POINT (loop back-edge)
-                                jump!(off);
-                                if jit_on {
-                                    merge_point!();
-                                }
-                            }
-                        }
-                    }
+                    Instr::ForLoop(a, off) => for_loop!(a, off, true),
+                    Instr::IForLoop(a, off) => for_loop!(a, off, false),
                     Instr::TForCall(a, c) => {
                         let ra = base + a as usize;
                         savepc!();
@@ -2300,14 +2316,15 @@ impl Vm {
                             self.collect(live_top!());
                         }
                     }
-                    Instr::TForLoop(a, off) => {
+                    Instr::TForLoop(a, off) | Instr::ITForLoop(a, off) => {
                         let ra = base + a as usize;
                         let v = self.stack[ra + 4];
                         if !v.is_nil() {
                             self.stack[ra + 2] = v;
-                            // MERGE POINT (loop back-edge)
+                            // MERGE POINT (loop back-edge; not in the
+                            // interpreter-only form the JIT patches in)
                             jump!(off);
-                            if jit_on {
+                            if jit_on && matches!(i, Instr::TForLoop(..)) {
                                 merge_point!();
                             }
                         }
@@ -2580,12 +2597,12 @@ pub fn describe_reg(p: &Proto, pc: usize, reg: u8) -> Option<String> {
     }
     // find the last instruction before pc that sets `reg`
     let mut setter = None;
-    for (i, ins) in p.code[..pc.min(p.code.len())].iter().enumerate() {
-        let hit = match *ins {
+    for (i, ins) in p.code.iter().take(pc).enumerate() {
+        let hit = match ins {
             Instr::LoadNil(a, n) => reg >= a && reg <= a + n,
             Instr::Call(a, _, _) | Instr::VarArg(a, _) => reg >= a,
             Instr::SelfOp(a, _, _) => reg == a || reg == a + 1,
-            _ => target_reg(ins) == Some(reg),
+            _ => target_reg(&ins) == Some(reg),
         };
         if hit {
             setter = Some(i);
@@ -2598,7 +2615,7 @@ pub fn describe_reg(p: &Proto, pc: usize, reg: u8) -> Option<String> {
             _ => "?".into(),
         }
     };
-    match p.code[si] {
+    match p.code.get(si)? {
         Instr::GetTabUp(_, u, k) => {
             if p.upval_names.get(u as usize).map(|n| &n[..]) == Some(b"_ENV") {
                 Some(format!("global '{}'", kstr(k)))
