@@ -21,8 +21,8 @@
 #   --jobs N           callgrind runs in parallel (default: nproc)
 #   --repeat N         run every measurement N times (default 1); with N >= 2 the
 #                      report shows the largest relative difference between repeats
-#   --tolerance PCT    JIT/no-JIT ratios up to 1 + PCT/100 count as "not slower"
-#                      (default 0.5; see the verdict rule in ICOUNT.md)
+#   --tolerance PCT    JIT/no-JIT ratios up to 1 + PCT/100 count as "not slower" (default
+#                      0: strict, any excess beyond the repeat-to-repeat difference counts)
 #   --no-build         do not run `cargo build --release -p interp-example` first
 #   --note TEXT        add a note at the top of ICOUNT.md
 #   --timeout SECONDS  per-run limit under valgrind (default 1800); over it = failure
@@ -45,7 +45,7 @@ outdir="$here"
 impls="nojit,jit,lua54"
 jobs=$(nproc 2>/dev/null || echo 2)
 repeat=1
-tolerance=0.5
+tolerance=0
 declare -A size_override=()
 only=()
 while [ $# -gt 0 ]; do
