@@ -251,7 +251,8 @@ for impl in "${ordered[@]}"; do
 done
 commit=$(git rev-parse --short HEAD 2>/dev/null)
 dirty=""
-if git status --porcelain --untracked-files=no 2>/dev/null | grep -qv ' benchmarks/'; then
+# (changes to benchmarks/ and to Markdown files do not change the binary)
+if git status --porcelain --untracked-files=no 2>/dev/null | grep -v ' benchmarks/' | grep -qv '\.md$'; then
   dirty="uncommitted changes outside benchmarks/"
 fi
 nproc_n=$(nproc)
