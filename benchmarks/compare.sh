@@ -28,6 +28,15 @@
 # and its standard output compared with lua5.4's.  An implementation that crashes,
 # exits non-zero, exceeds the time limit or prints something different is reported
 # as such in the table (and excluded from ratios and geometric means).
+#
+# interp-example without and with the JIT are timed together by interleave.py, in N
+# rounds alternating which mode goes first, so that the machine's drift affects both
+# alike.  The "JIT on never slower than JIT off" target counts a benchmark as slower
+# only when every JIT run is slower than every no-JIT run and the median per-round
+# ratio exceeds 1 by more than the larger relative spread (max-min)/median of the two
+# (report.py, jit_vs_nojit); use --runs 3 or more for a verdict.  When icount.json
+# (benchmarks/icount.sh: instruction counts) is in the output directory or in
+# benchmarks/, RESULTS.md quotes its verdict.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -58,7 +67,7 @@ while [ $# -gt 0 ]; do
     --timeout=*) timeout_s=${1#--timeout=} ;;
     --out) outdir=$2; shift ;;
     --out=*) outdir=${1#--out=} ;;
-    -h|--help) sed -n '2,35p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,39p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
     *) only+=("${1%.lua}") ;;
   esac
@@ -91,6 +100,9 @@ if [ $build -eq 1 ] && [[ ",$impls," == *",nojit,"* || ",$impls," == *",jit,"* ]
   if [ $brc -ne 0 ]; then build_log="release build of interp-example failed (exit $brc)"; fi
 fi
 have_hyperfine=0
+# time nojit and jit in interleaved rounds when both are measured (see interleave.py)
+interleave=0
+[[ ",$impls," == *",nojit,"* && ",$impls," == *",jit,"* ]] && interleave=1
 command -v hyperfine >/dev/null 2>&1 && have_hyperfine=1
 
 if [ ${#only[@]} -gt 0 ]; then names=("${only[@]}"); else
@@ -130,6 +142,10 @@ for name in "${names[@]}"; do
     shown_size="default${d:+ ($d)}"
   fi
   ref_out=""
+  # nojit and jit are checked here but timed afterwards, together, in interleaved rounds
+  pending=()
+  unset pcmd pstatus pnotes
+  declare -A pcmd=() pstatus=() pnotes=()
   for impl in "${ordered[@]}"; do
     cmd="$(impl_cmd "$impl") $prog${size:+ $size}"
     exe=${cmd%% *}
@@ -160,13 +176,19 @@ for name in "${names[@]}"; do
       line=$(diff "$ref_out" "$tmp/out" | grep -m1 '^>' | cut -c1-100 | tr '\t' ' ')
       notes="output differs from lua5.4 (first differing line: ${line#> })"
     fi
+    if [ $interleave -eq 1 ] && { [ "$impl" = nojit ] || [ "$impl" = jit ]; }; then
+      pending+=("$impl"); pcmd[$impl]=$cmd; pstatus[$impl]=$status; pnotes[$impl]=$notes
+      echo "output ok; timed below (interleaved)"
+      continue
+    fi
     # timed runs
     if [ $have_hyperfine -eq 1 ]; then
       if hyperfine -N --runs "$runs" --warmup 0 --export-json "$tmp/h.json" "timeout $timeout_s $cmd" >/dev/null 2>"$tmp/herr"; then
-        read -r median min max mean cpu < <(python3 -c '
+        read -r median min max mean cpu times_csv < <(python3 -c '
 import json,sys
 r=json.load(open(sys.argv[1]))["results"][0]
-print(r["median"], r["min"], r["max"], r["mean"], r["user"] + r["system"])' "$tmp/h.json")
+print(r["median"], r["min"], r["max"], r["mean"], r["user"] + r["system"], ",".join("%.6f" % t for t in r["times"]))' "$tmp/h.json")
+        method=hyperfine
       else
         echo "FAILED during timing: $(head -n 1 "$tmp/herr")"
         printf '%s\t%s\t%s\tfailed\t\t\t\t\t\t%s\n' "$name" "$shown_size" "$impl" "failed during timed runs" >>"$data"
@@ -183,10 +205,47 @@ print(r["median"], r["min"], r["max"], r["mean"], r["user"] + r["system"])' "$tm
 import statistics,sys
 t=[float(x) for x in sys.argv[1:]]
 print(statistics.median(t), min(t), max(t), statistics.mean(t))' "${times[@]}")
+      times_csv=$(IFS=,; echo "${times[*]}")
+      method=script
     fi
     printf '%.3fs %s\n' "$median" "${notes:+[$notes]}"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$shown_size" "$impl" "$status" "$median" "$min" "$max" "$mean" "$runs" "$notes" "$cpu" >>"$data"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$shown_size" "$impl" "$status" "$median" "$min" "$max" "$mean" "$runs" "$notes" "$cpu" "$times_csv" "$method" >>"$data"
   done
+  # interp-example without and with the JIT: $runs rounds, alternating which runs first
+  if [ ${#pending[@]} -gt 0 ]; then
+    printf '== %-15s %-7s ' "$name" "$(IFS=+; echo "${pending[*]}")"
+    cmds=()
+    for impl in "${pending[@]}"; do cmds+=("${pcmd[$impl]}"); done
+    if ! python3 "$here/interleave.py" --runs "$runs" --timeout "$timeout_s" --json "$tmp/i.json" "${cmds[@]}" 2>"$tmp/ierr"; then
+      echo "FAILED: interleave.py: $(head -n 1 "$tmp/ierr")"
+      for impl in "${pending[@]}"; do
+        printf '%s\t%s\t%s\tfailed\t\t\t\t\t\t%s\n' "$name" "$shown_size" "$impl" "timing script failed" >>"$data"
+      done
+      continue
+    fi
+    shown=""
+    i=0
+    for impl in "${pending[@]}"; do
+      IFS=$'\t' read -r failed median min max mean cpu times_csv n < <(python3 -c '
+import json,statistics,sys
+r=json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]
+t=r["times"]
+if r["failed"] or not t:
+    print("\t".join([r["failed"] or "no runs"] + ["-"] * 7))
+else:
+    print("\t".join(["-"] + [repr(x) for x in (statistics.median(t), min(t), max(t), statistics.mean(t), statistics.mean(r["cpu"]))]
+                     + [",".join("%.6f" % x for x in t), str(len(t))]))' "$tmp/i.json" "$i")
+      i=$((i + 1))
+      if [ "$failed" != "-" ]; then
+        shown="$shown $impl FAILED during timing ($failed);"
+        printf '%s\t%s\t%s\tfailed\t\t\t\t\t\t%s\n' "$name" "$shown_size" "$impl" "failed during timed runs: $failed" >>"$data"
+        continue
+      fi
+      shown="$shown $impl $(printf '%.3f' "$median")s${pnotes[$impl]:+ [${pnotes[$impl]}]};"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$shown_size" "$impl" "${pstatus[$impl]}" "$median" "$min" "$max" "$mean" "$n" "${pnotes[$impl]}" "$cpu" "$times_csv" interleaved >>"$data"
+    done
+    echo "${shown# }"
+  fi
 done
 
 # machine description
@@ -197,10 +256,16 @@ versions="$("$LUA54" -v 2>&1 | head -n 1 | awk '{print $1, $2}'), $("$LUAJIT" -v
 [ $have_hyperfine -eq 1 ] && hf=$(hyperfine --version) || hf="no hyperfine (script timing)"
 commit=$(git rev-parse --short HEAD 2>/dev/null)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
-export CMP_CPU="$cpu" CMP_NPROC="$(nproc)" CMP_MEM="$mem" CMP_OS="$os" CMP_KERNEL="$(uname -r)" \
-  CMP_VERSIONS="$versions" CMP_HYPERFINE="$hf" CMP_COMMIT="$commit" CMP_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')" \
+nproc_n=$(nproc)
+kernel=$(uname -r)
+date_utc=$(date -u '+%Y-%m-%d %H:%M UTC')
+export CMP_CPU="$cpu" CMP_NPROC="$nproc_n" CMP_MEM="$mem" CMP_OS="$os" CMP_KERNEL="$kernel" \
+  CMP_VERSIONS="$versions" CMP_HYPERFINE="$hf" CMP_COMMIT="$commit" CMP_DATE="$date_utc" \
   CMP_RUNS="$runs" CMP_QUICK="$quick" CMP_NOTE="$note" CMP_BUILD="$build_log" CMP_INTERP="$INTERP" \
-  CMP_LOAD="before: $load_before; after: $load_after"
+  CMP_LOAD="before: $load_before; after: $load_after" CMP_INTERLEAVED="$interleave"
+# instruction counts (benchmarks/icount.sh), quoted in RESULTS.md when present
+if [ -f "$outdir/icount.json" ]; then export CMP_ICOUNT_JSON="$outdir/icount.json"
+elif [ -f "$here/icount.json" ]; then export CMP_ICOUNT_JSON="$here/icount.json"; fi
 python3 "$here/report.py" "$data" "$outdir/results.json" "$outdir/RESULTS.md" || exit 1
 python3 "$here/chart.py" "$outdir/results.json" "$outdir/results.svg" || exit 1
 echo "wrote $outdir/RESULTS.md, $outdir/results.json, $outdir/results.svg"

@@ -2,8 +2,9 @@
 """Turn the raw measurements of benchmarks/compare.sh into results.json and RESULTS.md.
 
 Usage: report.py DATA.tsv RESULTS.json RESULTS.md
-DATA.tsv columns: name size impl status median min max mean runs note
-(status: ok | wrong | failed | missing).  Machine/run details come from CMP_*
+DATA.tsv columns: name size impl status median min max mean runs note cpu times method
+(status: ok | wrong | failed | missing; times: comma-separated wall-clock seconds of
+the timed runs in order; method: hyperfine | script | interleaved).  Machine/run details come from CMP_*
 environment variables set by compare.sh.  Standard library only.
 """
 import json
@@ -29,8 +30,8 @@ def load(path):
             if not line:
                 continue
             cols = line.split("\t")
-            cols += [""] * (11 - len(cols))
-            name, size, impl, status, median, mn, mx, mean, runs, note, cpu = cols[:11]
+            cols += [""] * (13 - len(cols))
+            name, size, impl, status, median, mn, mx, mean, runs, note, cpu, times, method = cols[:13]
             if name not in benches:
                 benches[name] = {"name": name, "size": size or "default", "results": {}}
                 order.append(name)
@@ -39,6 +40,10 @@ def load(path):
                 r.update(median=float(median), min=float(mn), max=float(mx), mean=float(mean), runs=int(runs))
                 if cpu:
                     r["cpu"] = float(cpu)
+                if times:
+                    r["times"] = [float(t) for t in times.split(",")]
+                if method:
+                    r["method"] = method
             benches[name]["results"][impl] = r
     return [benches[n] for n in order]
 
@@ -98,7 +103,7 @@ def main():
             meta["note"] = sys.argv[4]
         for b in saved["benchmarks"]:
             b.pop("ratios", None)
-        render(saved["benchmarks"], meta, json_path, md_path)
+        render(saved["benchmarks"], meta, json_path, md_path, env("CMP_ICOUNT_JSON"))
         return
     data_path, json_path, md_path = sys.argv[1:4]
     benches = load(data_path)
@@ -118,12 +123,54 @@ def main():
         "build": env("CMP_BUILD"),
         "interp_binary": env("CMP_INTERP"),
         "load": env("CMP_LOAD"),
+        "interleaved": env("CMP_INTERLEAVED") == "1",
         "labels": LABELS,
     }
-    render(benches, meta, json_path, md_path)
+    render(benches, meta, json_path, md_path, env("CMP_ICOUNT_JSON"))
 
 
-def render(benches, meta, json_path, md_path):
+def jit_vs_nojit(b):
+    """Noise-aware comparison of the JIT and no-JIT runs of one benchmark.
+
+    Returns None when either side has no usable per-run times, else a dict with the
+    ranges, the median of the per-round ratios (rounds are paired when the two were
+    run interleaved; otherwise the ratio of the medians), the larger relative spread
+    (max - min) / median of the two, and the verdict:
+      "slower"  every JIT run was slower than every no-JIT run AND the median ratio
+                exceeds 1 by more than the larger relative spread;
+      "faster"  the same, the other way round;
+      "noise"   anything else (the difference is within the run-to-run spread).
+    """
+    n, j = b["results"].get("nojit"), b["results"].get("jit")
+    if not n or not j or n["status"] != "ok" or j["status"] != "ok":
+        return None
+    tn, tj = n.get("times"), j.get("times")
+    if not tn or not tj:
+        return None
+    med = lambda xs: sorted(xs)[len(xs) // 2] if len(xs) % 2 else sum(sorted(xs)[len(xs) // 2 - 1:len(xs) // 2 + 1]) / 2
+    paired = n.get("method") == "interleaved" and j.get("method") == "interleaved" and len(tn) == len(tj)
+    ratio = med([y / x for x, y in zip(tn, tj)]) if paired else med(tj) / med(tn)
+    spread = max((max(tn) - min(tn)) / med(tn), (max(tj) - min(tj)) / med(tj))
+    if min(len(tn), len(tj)) < 2:
+        verdict = "single"  # one run: the spread is unknown, so no verdict
+    elif min(tj) > max(tn) and ratio - 1 > spread:
+        verdict = "slower"
+    elif max(tj) < min(tn) and 1 - ratio > spread:
+        verdict = "faster"
+    else:
+        verdict = "noise"
+    return {"ratio": ratio, "paired": paired, "spread": spread, "verdict": verdict, "runs": min(len(tn), len(tj)),
+            "nojit": (min(tn), max(tn)), "jit": (min(tj), max(tj))}
+
+
+NOISE_RULE = ("a benchmark counts as *slower with the JIT* only when every JIT run was slower than every no-JIT run "
+              "(the ranges do not overlap) **and** the median JIT / no-JIT ratio exceeds 1 by more than the larger "
+              "relative spread (max − min) / median of the two modes' runs; any other difference is reported as within "
+              "noise. The two modes are run in interleaved rounds (no-JIT, JIT, then JIT, no-JIT, ...) so that the "
+              "machine's drift over minutes affects both alike, and the ratio is the median of the per-round ratios.")
+
+
+def render(benches, meta, json_path, md_path, icount_json=""):
     impls_present = [i for i in IMPLS if any(i in b["results"] for b in benches)]
 
     # ratios and geometric means
@@ -220,16 +267,77 @@ def render(benches, meta, json_path, md_path):
         L.append("- Interpreter only ≤ 1.3x slower than lua5.4 (geometric mean): %.2fx over only %d of %d benchmarks — **not met** (every benchmark must run correctly)." % (g, n_ok, len(benches)))
     else:
         L.append("- Interpreter only ≤ 1.3x slower than lua5.4 (geometric mean): %.2fx — **%s**." % (g, "met" if g <= 1.3 else "not met"))
-    slower = [b["name"] for b in benches if b["ratios"].get("jit/nojit") is not None and b["ratios"]["jit/nojit"] > 1.0]
-    if "jit/nojit" not in geo or geo["jit/nojit"]["count"] == 0:
+    cmp = {b["name"]: jit_vs_nojit(b) for b in benches}
+    judged = {k: v for k, v in cmp.items() if v}
+    n_both = geo.get("jit/nojit", {}).get("count", 0)
+    if "jit/nojit" not in geo or n_both == 0:
         L.append("- JIT on never slower than JIT off: **not measured**.")
-    elif slower or geo["jit/nojit"]["count"] < len(benches):
-        if not slower:
-            slower = ["(only %d of %d benchmarks measured in both modes)" % (geo["jit/nojit"]["count"], len(benches))]
-        L.append("- JIT on never slower than JIT off: **not met** on %s." % ", ".join(slower))
+    elif not judged:
+        # no per-run times (results.json from an older compare.sh): medians only
+        slower = [b["name"] for b in benches if b["ratios"].get("jit/nojit") is not None and b["ratios"]["jit/nojit"] > 1.0]
+        L.append("- JIT on never slower than JIT off (wall clock, medians only: no per-run times recorded, so not "
+                 "noise-aware): %s." % ("**above 1.00x** on " + ", ".join(slower) if slower else "**met**"))
     else:
-        L.append("- JIT on never slower than JIT off: **met** on all %d benchmarks measured." % geo["jit/nojit"]["count"])
+        slower = sorted((v["ratio"], k) for k, v in judged.items() if v["verdict"] == "slower")
+        within = sorted((v["ratio"], k) for k, v in judged.items() if v["verdict"] == "noise" and v["ratio"] > 1.0)
+        missing = len(benches) - len(judged)
+        if slower:
+            res = "**not met** on %s" % ", ".join("%s (%.2fx, spread %.0f%%)" % (k, r, judged[k]["spread"] * 100)
+                                                for r, k in reversed(slower))
+        elif any(v["verdict"] == "single" for v in judged.values()):
+            res = "**not judged** (a single run per mode measures no spread; use `--runs 3` or more)"
+        elif missing:
+            res = "**not met** (only %d of %d benchmarks measured in both modes)" % (len(judged), len(benches))
+        else:
+            res = "**met** on all %d benchmarks, within the run-to-run spread" % len(judged)
+        L.append("- JIT on never slower than JIT off (wall clock, noise-aware): %s." % res)
+        if within:
+            L.append("  Median JIT / no-JIT above 1.00x but within the spread (not counted): %s." % ", ".join(
+                "%s %.2fx (spread %.0f%%)" % (k, r, judged[k]["spread"] * 100) for r, k in reversed(within)))
+        L.append("  Rule: " + NOISE_RULE + " See the table below.")
+    icount = None
+    if icount_json and os.path.exists(icount_json):
+        try:
+            icount = json.load(open(icount_json))
+        except (OSError, ValueError):
+            icount = None
+    if icount and icount.get("verdict"):
+        v = icount["verdict"]
+        im = icount.get("meta", {})
+        same_dir = os.path.dirname(os.path.abspath(icount_json)) == os.path.dirname(os.path.abspath(md_path))
+        link = "[ICOUNT.md](ICOUNT.md)" if same_dir else "`%s`" % os.path.join(os.path.dirname(icount_json), "ICOUNT.md")
+        g = icount.get("geomeans", {})
+        extra = []
+        for key, label in (("nojit/lua54", "no-JIT / lua5.4"), ("jit/nojit", "JIT / no-JIT")):
+            if g.get(key, {}).get("geomean"):
+                extra.append("%s %.3f" % (label, g[key]["geomean"]))
+        slower_ic = v.get("slower", v.get("beyond_tolerance", []))
+        L.append("- By instruction counts (%s: callgrind, reduced sizes, commit `%s`, %s; repeatable, so small "
+                 "differences are real): JIT on never slower than JIT off **%s**%s; geometric means %s." % (
+                     link, im.get("commit", "?"), im.get("date", "?"), v.get("result", "?"),
+                     (" (more instructions with the JIT on %s)" % ", ".join(slower_ic)) if slower_ic else "",
+                     ", ".join(extra) or "—"))
     L.append("")
+    if judged:
+        L.append("## JIT vs no-JIT, noise-aware (wall clock)")
+        L.append("")
+        L.append("| benchmark | no-JIT min–max (s) | JIT min–max (s) | median JIT / no-JIT | spread | verdict |")
+        L.append("|---|---:|---:|---:|---:|---|")
+        words = {"slower": "**slower**", "faster": "faster", "noise": "within noise", "single": "not judged (1 run)"}
+        for b in benches:
+            v = cmp.get(b["name"])
+            if not v:
+                L.append("| %s | — | — | — | — | not measured in both modes |" % b["name"])
+                continue
+            L.append("| %s | %.3f–%.3f | %.3f–%.3f | %.2fx%s | %.0f%% | %s |" % (
+                b["name"], v["nojit"][0], v["nojit"][1], v["jit"][0], v["jit"][1], v["ratio"],
+                "" if v["paired"] else " (medians)", v["spread"] * 100, words[v["verdict"]]))
+        L.append("")
+        L.append("Spread: the larger of the two modes' (max − min) / median over their runs (%s per mode). The rule "
+                 "flags only slowdowns larger than the machine's drift during the measurement (often 10–30%% here); "
+                 "the instruction counts resolve smaller differences." % (
+                     "/".join(sorted({str(v["runs"]) for v in judged.values()}))))
+        L.append("")
     problems = []
     for b in benches:
         for i in impls_present:
@@ -255,8 +363,11 @@ def render(benches, meta, json_path, md_path):
     L.append("## How measured")
     L.append("")
     L.append("- Each benchmark (`benchmarks/lua/*.lua`, run from the repository root with its size argument) is first run once untimed per implementation; its standard output must equal lua5.4's byte for byte, otherwise the cell is marked *wrong output*. Non-zero exit, crash or timeout marks the cell *FAILED*.")
-    L.append("- Then %s timed runs with %s (no shell, no warm-up); the table shows the median wall-clock time. Ratios and geometric means use only correct, completed runs." % (meta["runs"], meta["timer"]))
-    L.append("- The machine may be shared with other work, so small differences (<5%) are noise.")
+    if meta.get("interleaved"):
+        L.append("- Then %s timed runs (no shell, no warm-up): lua5.4 and luajit with %s; interp-example without and with the JIT by `benchmarks/interleave.py`, in %s interleaved rounds alternating which mode goes first (wall clock around fork/exec and wait; CPU time from `wait4`). The table shows the median wall-clock time. Ratios and geometric means use only correct, completed runs." % (meta["runs"], meta["timer"], meta["runs"]))
+    else:
+        L.append("- Then %s timed runs with %s (no shell, no warm-up); the table shows the median wall-clock time. Ratios and geometric means use only correct, completed runs." % (meta["runs"], meta["timer"]))
+    L.append("- The machine may be shared with other work and its speed drifts (±15–25% between runs of the same binary have been seen), so small differences are noise; the JIT-vs-no-JIT verdict above only counts differences beyond the measured spread, and `benchmarks/icount.sh` (instruction counts, ICOUNT.md) is the repeatable measure.")
     L.append("")
     with open(md_path, "w") as f:
         f.write("\n".join(L))
