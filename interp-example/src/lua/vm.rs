@@ -1345,6 +1345,22 @@ impl Vm {
                     }
                 }};
             }
+            // The generic `for` back-edge (`TForLoop`; `ITForLoop` without
+            // the merge point, as for `for_loop!`).
+            macro_rules! tfor_loop {
+                ($a:expr, $off:expr, $merge:expr) => {{
+                    let ra = base + $a as usize;
+                    let v = self.stack[ra + 4];
+                    if !v.is_nil() {
+                        self.stack[ra + 2] = v;
+                        // MERGE POINT (loop back-edge)
+                        jump!($off);
+                        if $merge && jit_on {
+                            merge_point!();
+                        }
+                    }
+                }};
+            }
             // The field fast path shared by `GetField` and `SelfOp`: the
             // table's own field, else one level of `__index = class table`.
             // A macro rather than a method: as a method it cost 2% more
@@ -2316,19 +2332,8 @@ impl Vm {
                             self.collect(live_top!());
                         }
                     }
-                    Instr::TForLoop(a, off) | Instr::ITForLoop(a, off) => {
-                        let ra = base + a as usize;
-                        let v = self.stack[ra + 4];
-                        if !v.is_nil() {
-                            self.stack[ra + 2] = v;
-                            // MERGE POINT (loop back-edge; not in the
-                            // interpreter-only form the JIT patches in)
-                            jump!(off);
-                            if jit_on && matches!(i, Instr::TForLoop(..)) {
-                                merge_point!();
-                            }
-                        }
-                    }
+                    Instr::TForLoop(a, off) => tfor_loop!(a, off, true),
+                    Instr::ITForLoop(a, off) => tfor_loop!(a, off, false),
                     Instr::SetList(a, b, off) => {
                         let ra = base + a as usize;
                         let n = if b != 0 {
