@@ -599,7 +599,11 @@ fn record_loop(
 ) -> Stop {
     loop {
         if let Err(reason) = record(&mut rec, proto, regs, pc) {
-            let never = proto.code.get(pc).is_some_and(|i| !recordable_kind(&i));
+            let never = proto.code.get(pc).is_some_and(|i| match i {
+                // Calls are recordable only for a few native functions.
+                Instr::Call(a, b, c) => float_call(regs, a, b, c).is_none(),
+                i => !recordable_kind(&i),
+            });
             let start = rec.start();
             jit.abandon(rec, reason, (proto.id, pc as u32));
             if never && reason == AbortReason::NotRecordable {
@@ -833,10 +837,46 @@ fn exec(proto: &Proto, regs: &mut [Value], pc: usize) -> Option<usize> {
                 _ => return None,
             }
         }
+        Instr::Call(a, b, c) => {
+            exec_float_call(regs, a, b, c)?;
+            return Some(pc + 1);
+        }
         _ => return None,
     };
     *regs.get_mut(dst as usize)? = v;
     Some(pc + 1)
+}
+
+/// The callee of `Call(a, b, c)` if the call is one the recorder handles:
+/// a `math` float function (`lib_math::float_function`) with exactly one
+/// number argument and a fixed number of results. Such a call cannot
+/// raise, allocate or re-enter the VM.
+fn float_call(regs: &[Value], a: u8, b: u8, c: u8) -> Option<(super::lib_math::FloatOp, f64)> {
+    let Value::NFn(nf) = *regs.get(a as usize)? else {
+        return None;
+    };
+    if b != 2 || c == 0 || a as usize + c as usize > regs.len() {
+        return None;
+    }
+    let op = super::lib_math::float_function(nf.get().f)?;
+    let x = match *regs.get(a as usize + 1)? {
+        Value::Int(i) => i as f64,
+        Value::Num(x) => x,
+        _ => return None,
+    };
+    Some((op, x))
+}
+
+/// Executes a [`float_call`] as the VM does: `R[a] = f(R[a+1])`, the
+/// other results nil.
+fn exec_float_call(regs: &mut [Value], a: u8, b: u8, c: u8) -> Option<()> {
+    let ((_, f), x) = float_call(regs, a, b, c)?;
+    let a = a as usize;
+    if c >= 2 {
+        regs[a] = Value::Num(f(x));
+        regs[a + 1..a + c as usize - 1].fill(Value::Nil);
+    }
+    Some(())
 }
 
 /// A binary arithmetic or bitwise instruction on numbers, as the VM's fast
@@ -1374,6 +1414,72 @@ fn call_ff(
     rec.call(d, &[a, b])
 }
 
+extern "C" fn h_native_fn(f: usize) -> i64 {
+    // SAFETY: `f` is the `Gc<NClosure>` address of a register holding a
+    // native function (the trace is specialized on the register's tag), a
+    // GC root for as long as the trace runs; `f` is immutable.
+    unsafe { (*(f as *const NClosure)).f as usize as i64 }
+}
+extern "C" fn h_sqrt(x: f64) -> f64 {
+    x.sqrt()
+}
+extern "C" fn h_sin(x: f64) -> f64 {
+    x.sin()
+}
+extern "C" fn h_cos(x: f64) -> f64 {
+    x.cos()
+}
+extern "C" fn h_tan(x: f64) -> f64 {
+    x.tan()
+}
+extern "C" fn h_exp(x: f64) -> f64 {
+    x.exp()
+}
+
+/// Records a [`float_call`]: a guard that the register still holds the
+/// same native function (by its code address: a function value recreated
+/// at the same place passes only if it is the same function), then a pure
+/// call of the computation on the float argument.
+fn record_float_call(rec: &mut Rec, regs: &[Value], a: u8, b: u8, c: u8) -> Res<()> {
+    let ((name, _), _) = float_call(regs, a, b, c).ok_or(NR)?;
+    let h: extern "C" fn(f64) -> f64 = match name {
+        "sqrt" => h_sqrt,
+        "sin" => h_sin,
+        "cos" => h_cos,
+        "tan" => h_tan,
+        "exp" => h_exp,
+        _ => return Err(NR),
+    };
+    let (fv, fo) = rd(rec, regs, a as u32)?;
+    let Value::NFn(nf) = fv else {
+        return Err(NR);
+    };
+    let d = pure(
+        "lua_native_fn",
+        h_native_fn as extern "C" fn(usize) -> i64 as usize,
+        &[Type::Ref],
+        Type::Int,
+    );
+    let code = rec.call(d, &[fo]);
+    let same = op(
+        rec,
+        Opcode::IntEq,
+        &[code, Operand::Int(nf.get().f as usize as i64)],
+    );
+    branch(rec, same, true);
+    let (x, xo) = rd(rec, regs, a as u32 + 1)?;
+    let (_, xo) = as_float(rec, x, xo).ok_or(NR)?;
+    let d = pure(name, h as usize, &[Type::Float], Type::Float);
+    let r = rec.call(d, &[xo]);
+    if c >= 2 {
+        wr(rec, regs, a as u32, TAG_NUM, r)?;
+        for x in a as u32 + 1..a as u32 + c as u32 - 1 {
+            wr(rec, regs, x, TAG_NIL, Operand::Int(0))?;
+        }
+    }
+    Ok(())
+}
+
 /// Guards that the integer `y` (concretely non-zero) is non-zero.
 fn guard_nonzero(rec: &mut Rec, y: Operand) {
     let c = op(rec, Opcode::IntNe, &[y, Operand::Int(0)]);
@@ -1610,6 +1716,7 @@ fn record(rec: &mut Rec, proto: &Proto, regs: &[Value], pc: usize) -> Res<()> {
             branch(rec, cond, r);
             Ok(())
         }
+        Instr::Call(a, b, c) => record_float_call(rec, regs, a, b, c),
         Instr::Test(a, _) => {
             let (v, o) = rd(rec, regs, a as u32)?;
             // Truthiness is fixed by the tag except for booleans.
@@ -2078,6 +2185,20 @@ mod tests {
         let hot = "local x = 0 for i = 1, 2000 do x = x + i end return x";
         let code = dispatched_code(hot, 10);
         assert_eq!(code.iter().map(patched).sum::<usize>(), 0, "{code:?}");
+    }
+
+    #[test]
+    fn math_float_functions_are_recorded_as_pure_calls() {
+        let r = check(
+            "local sqrt = math.sqrt local s = 0.0 \
+             for i = 1, 400 do s = s + sqrt(i * i) end \
+             local t = 0.0 \
+             for i = 1, 400 do local f = i < 300 and math.exp or math.sin t = t + f(0) end \
+             return s, t",
+            "80200.0 299.0",
+        );
+        assert_compiled_and_ran(&r);
+        assert!(r.stats.guard_exits >= 1);
     }
 
     #[test]

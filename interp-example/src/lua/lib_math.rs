@@ -25,13 +25,13 @@ pub fn open(vm: &mut Vm) {
     reg_fn(vm, t, "floor", floor);
     reg_fn(vm, t, "ceil", ceil);
     reg_fn(vm, t, "abs", abs);
-    reg_fn(vm, t, "sqrt", |vm, b, n| f1(vm, b, n, "sqrt", f64::sqrt));
-    reg_fn(vm, t, "sin", |vm, b, n| f1(vm, b, n, "sin", f64::sin));
-    reg_fn(vm, t, "cos", |vm, b, n| f1(vm, b, n, "cos", f64::cos));
-    reg_fn(vm, t, "tan", |vm, b, n| f1(vm, b, n, "tan", f64::tan));
+    reg_fn(vm, t, "sqrt", sqrt);
+    reg_fn(vm, t, "sin", sin);
+    reg_fn(vm, t, "cos", cos);
+    reg_fn(vm, t, "tan", tan);
     reg_fn(vm, t, "asin", |vm, b, n| f1(vm, b, n, "asin", f64::asin));
     reg_fn(vm, t, "acos", |vm, b, n| f1(vm, b, n, "acos", f64::acos));
-    reg_fn(vm, t, "exp", |vm, b, n| f1(vm, b, n, "exp", f64::exp));
+    reg_fn(vm, t, "exp", exp);
     reg_fn(vm, t, "atan", atan);
     reg_fn(vm, t, "deg", |vm, b, n| {
         f1(vm, b, n, "deg", f64::to_degrees)
@@ -54,6 +54,48 @@ pub fn open(vm: &mut Vm) {
 fn f1(vm: &mut Vm, base: usize, n: usize, name: &str, f: fn(f64) -> f64) -> LResult<R> {
     let x = check_f64(vm, base, n, 0, name)?;
     Ok(R::One(Value::Num(f(x))))
+}
+
+// The float functions the JIT can record as pure calls (see
+// `float_function`): named, so that their addresses identify them.
+fn sqrt(vm: &mut Vm, b: usize, n: usize) -> LResult<R> {
+    f1(vm, b, n, "sqrt", f64::sqrt)
+}
+fn sin(vm: &mut Vm, b: usize, n: usize) -> LResult<R> {
+    f1(vm, b, n, "sin", f64::sin)
+}
+fn cos(vm: &mut Vm, b: usize, n: usize) -> LResult<R> {
+    f1(vm, b, n, "cos", f64::cos)
+}
+fn tan(vm: &mut Vm, b: usize, n: usize) -> LResult<R> {
+    f1(vm, b, n, "tan", f64::tan)
+}
+fn exp(vm: &mut Vm, b: usize, n: usize) -> LResult<R> {
+    f1(vm, b, n, "exp", f64::exp)
+}
+
+/// A float function's name and computation.
+pub type FloatOp = (&'static str, fn(f64) -> f64);
+
+/// If `f` is one of `math`'s float functions of one number (`sqrt`, `sin`,
+/// `cos`, `tan`, `exp`), its name and the computation it does on a number
+/// argument: the JIT records a call of it as a pure float operation.
+/// (Function addresses identify them: a false negative, two addresses for
+/// one function, only means the call is not recorded.)
+pub fn float_function(f: crate::lua::vm::NativeFn) -> Option<FloatOp> {
+    type Entry = (crate::lua::vm::NativeFn, &'static str, fn(f64) -> f64);
+    let table: [Entry; 5] = [
+        (sqrt, "sqrt", f64::sqrt),
+        (sin, "sin", f64::sin),
+        (cos, "cos", f64::cos),
+        (tan, "tan", f64::tan),
+        (exp, "exp", f64::exp),
+    ];
+    let a = f as usize;
+    table
+        .iter()
+        .find(|(g, _, _)| *g as usize == a)
+        .map(|&(_, name, op)| (name, op))
 }
 
 fn floor(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
