@@ -192,6 +192,16 @@ type Protos = Rc<RefCell<Vec<Option<ProtoInfo>>>>;
 /// fast path must stay lean: with the general path first it was 1.09.
 const RECORD_TABLES: bool = true;
 
+/// Iterations of inner loops (back-edges other than the loop's own) that
+/// one recording may unroll before it is abandoned, as LuaJIT's
+/// `loopunroll`. Without side traces, an outer loop's trace that unrolls
+/// inner loops is specialized on their trip counts and exits as soon as
+/// one differs; measured with callgrind on fannkuch_redux 8 (whose outer
+/// loops became recordable with `break`), such traces of several hundred
+/// operations ran no iteration at all and their compilation cost the
+/// benchmark 70% more instructions than interpreting it.
+const UNROLL_LIMIT: u32 = 15;
+
 /// Entries into a loop's compiled code between profitability checks.
 const CHECK_EVERY: u32 = 256;
 /// Average iterations per entry below which a loop's compiled code does
@@ -708,6 +718,9 @@ fn record_loop(
     regs: &mut [Value],
     mut pc: usize,
 ) -> Stop {
+    // Back-edges of inner loops followed so far (their iterations are
+    // unrolled into this trace).
+    let mut unrolled = 0u32;
     loop {
         if let Err(reason) = record(&mut rec, proto, regs, pc) {
             let never = proto.code.get(pc).is_some_and(|i| !recordable_kind(i));
@@ -732,6 +745,17 @@ fn record_loop(
             // A back-edge was taken: a merge point.
             let green = (proto.id, next as u32);
             let start = rec.start();
+            if green != start {
+                unrolled += 1;
+                if unrolled > UNROLL_LIMIT {
+                    // An outer loop whose trace would unroll many inner
+                    // iterations: left to the interpreter (its inner
+                    // loops get their own traces).
+                    jit.abandon(rec, AbortReason::TraceTooLong, (proto.id, pc as u32));
+                    jit.note_hard_abort(start, pc as u32);
+                    return Stop::Abandoned(next);
+                }
+            }
             match jit.driver.recording_at(rec, green) {
                 Recording::Continue(r) => rec = r,
                 Recording::Done => {
