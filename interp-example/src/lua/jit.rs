@@ -193,14 +193,16 @@ type Protos = Rc<RefCell<Vec<Option<ProtoInfo>>>>;
 const RECORD_TABLES: bool = true;
 
 /// Iterations of inner loops (back-edges other than the loop's own) that
-/// one recording may unroll before it is abandoned, as LuaJIT's
-/// `loopunroll`. Without side traces, an outer loop's trace that unrolls
-/// inner loops is specialized on their trip counts and exits as soon as
-/// one differs; measured with callgrind on fannkuch_redux 8 (whose outer
-/// loops became recordable with `break`), such traces of several hundred
-/// operations ran no iteration at all and their compilation cost the
-/// benchmark 70% more instructions than interpreting it.
-const UNROLL_LIMIT: u32 = 15;
+/// one recording may unroll before it is abandoned (LuaJIT's
+/// `loopunroll`, smaller); a recording that leaves its loop through an
+/// enclosing loop's back-edge is abandoned too. Without side traces, a
+/// trace that unrolls inner loops or goes around an outer one is
+/// specialized on the inner loops' trip counts and exits as soon as one
+/// differs. Measured with callgrind (JIT on / `--no-jit`): fannkuch_redux 8,
+/// whose outer loops became recordable with `break`, 1.72 without a limit
+/// (traces of several hundred operations that never completed an
+/// iteration), 1.06 at 15; mandelbrot 300 1.014 at 15, 1.002 at 4.
+const UNROLL_LIMIT: u32 = 4;
 
 /// Entries into a loop's compiled code between profitability checks.
 const CHECK_EVERY: u32 = 256;
@@ -747,7 +749,13 @@ fn record_loop(
             let start = rec.start();
             if green != start {
                 unrolled += 1;
-                if unrolled > UNROLL_LIMIT {
+                // `next < start.1`: the back-edge of an enclosing loop
+                // (loops nest in the bytecode): the recording left its
+                // loop (a `break`, or its last iteration) and would go
+                // around the outer loop, specializing the trace on where
+                // the inner loop ends (LuaJIT's "leaving loop in root
+                // trace").
+                if unrolled > UNROLL_LIMIT || (next as u32) < start.1 {
                     // An outer loop whose trace would unroll many inner
                     // iterations: left to the interpreter (its inner
                     // loops get their own traces).
