@@ -50,8 +50,10 @@
 //! # Recording discipline
 //!
 //! A recording never survives anything the recorder does not understand:
-//! when an instruction is not recordable (a call, a field or upvalue
-//! access, string arithmetic, a metamethod, an operation that would raise an error), the
+//! when an instruction is not recordable (a call, an upvalue or global
+//! access, an allocation such as a table constructor or a concatenation,
+//! a metamethod or a table access that may need one, a `Close` that may
+//! have something to close, an operation that would raise an error), the
 //! recording is abandoned *at once* ([`JitDriver::abandon`]) rather than
 //! marked and dropped at the next merge point, and the VM executes the
 //! instruction. Every instruction that is recorded is checked, on its
@@ -74,20 +76,40 @@
 //! ([`Value::to_raw`]). Nil and booleans travel as integers (0/1), integers
 //! as `i64`, floats as `f64` bits, references as `Gc` addresses.
 //! Compiled code moves references between registers, loads string
-//! constants of the prototype, and reads and writes tables with integer
-//! keys through residual helper calls (`GetTable`/`SetTable`: a helper
-//! returns the element's tag, guarded against the recorded one, then its
-//! payload; a store helper refuses, leaving the table untouched, whenever
-//! the VM would take its slow path: metatable, append, new key). It never
-//! allocates, so it cannot trigger a collection (the heap only collects
-//! when the VM calls `Vm::collect`), and every reference it holds is
-//! reachable from the register window or a table in it.
+//! constants of the prototype, and reads and writes tables through
+//! residual helper calls: `GetTable`/`SetTable` with integer keys (array
+//! helpers) or reference keys (strings, tables, functions: hash helpers),
+//! `GetField`/`SetField` (hash helpers with a constant string key), `#`
+//! (`lua_len`). A load helper returns the element's tag, guarded against
+//! the recorded one, then its payload; a store helper refuses, leaving
+//! the table untouched, whenever the VM would take its slow path or the
+//! store would allocate (a possible `__newindex`, an append beyond the
+//! array's capacity or into a table with a hash part, a new key without
+//! room in the hash part). Metamethods are ruled out through the absence
+//! cache in metatables' flags (`MM_*`, set by `Vm::tm_of`, cleared by any
+//! store into the metatable): a table with a metatable is accessed raw
+//! only while the flag says the metamethod is absent (a read also when
+//! the key is present), and equality of two different tables is recorded
+//! as false only while neither has `__eq`; otherwise the recorder refuses
+//! and compiled code exits. String comparisons and lengths call pure
+//! helpers (strings are immutable). Compiled code never allocates, so it
+//! cannot trigger a collection (the heap only collects when the VM calls
+//! `Vm::collect`), and every reference it holds is reachable from the
+//! register window, the prototype's constants or a table in the window.
 //! Lua integers wrap, so integer arithmetic uses `int_add`/`int_sub`/
 //! `int_mul` without overflow guards; shifts by a constant in 0..64 become
 //! `int_shl`/`uint_shr`, other shifts call a pure helper with Lua's
 //! semantics (|n| >= 64 gives 0); `%` and `//` call pure helpers after a
 //! guard that an integer divisor is non-zero (at zero the guard fails and
-//! the VM raises the error itself).
+//! the VM raises the error itself); with a float operand they work on
+//! floats, as the VM does.
+//!
+//! Upvalues (`GetUpval`, and globals through `GetTabUp`) are not recorded:
+//! the trace's only inputs are the frame's registers, and neither the
+//! recorder (`record_loop`) nor compiled code can reach the running
+//! closure. Recording them needs the closure (or the frame's function
+//! slot) as an extra red input, guarded by identity, and the stack base
+//! address for open upvalues.
 //!
 //! # Back-off
 //!
@@ -161,6 +183,18 @@ type Protos = Rc<RefCell<Vec<Option<ProtoInfo>>>>;
 /// interpreted and pay the merge-point check). The store helper's array
 /// fast path must stay lean: with the general path first it was 1.09.
 const RECORD_TABLES: bool = true;
+
+/// Iterations of inner loops (back-edges other than the loop's own) that
+/// one recording may unroll before it is abandoned (LuaJIT's
+/// `loopunroll`, smaller); a recording that leaves its loop through an
+/// enclosing loop's back-edge is abandoned too. Without side traces, a
+/// trace that unrolls inner loops or goes around an outer one is
+/// specialized on the inner loops' trip counts and exits as soon as one
+/// differs. Measured with callgrind (JIT on / `--no-jit`): fannkuch_redux 8,
+/// whose outer loops became recordable with `break`, 1.72 without a limit
+/// (traces of several hundred operations that never completed an
+/// iteration), 1.06 at 15; mandelbrot 300 1.014 at 15, 1.002 at 4.
+const UNROLL_LIMIT: u32 = 4;
 
 /// Entries into a loop's compiled code between profitability checks.
 const CHECK_EVERY: u32 = 256;
@@ -597,6 +631,9 @@ fn record_loop(
     regs: &mut [Value],
     mut pc: usize,
 ) -> Stop {
+    // Back-edges of inner loops followed so far (their iterations are
+    // unrolled into this trace).
+    let mut unrolled = 0u32;
     loop {
         if let Err(reason) = record(&mut rec, proto, regs, pc) {
             let never = proto.code.get(pc).is_some_and(|i| match i {
@@ -625,6 +662,23 @@ fn record_loop(
             // A back-edge was taken: a merge point.
             let green = (proto.id, next as u32);
             let start = rec.start();
+            if green != start {
+                unrolled += 1;
+                // `next < start.1`: the back-edge of an enclosing loop
+                // (loops nest in the bytecode): the recording left its
+                // loop (a `break`, or its last iteration) and would go
+                // around the outer loop, specializing the trace on where
+                // the inner loop ends (LuaJIT's "leaving loop in root
+                // trace").
+                if unrolled > UNROLL_LIMIT || (next as u32) < start.1 {
+                    // An outer loop whose trace would unroll many inner
+                    // iterations: left to the interpreter (its inner
+                    // loops get their own traces).
+                    jit.abandon(rec, AbortReason::TraceTooLong, (proto.id, pc as u32));
+                    jit.note_hard_abort(start, pc as u32);
+                    return Stop::Abandoned(next);
+                }
+            }
             match jit.driver.recording_at(rec, green) {
                 Recording::Continue(r) => rec = r,
                 Recording::Done => {
@@ -638,7 +692,9 @@ fn record_loop(
 }
 
 /// Whether `record` can record some instances of this instruction (the
-/// others are never recordable, whatever the operand types).
+/// others are never recordable, whatever the operand types). `Close` is
+/// not among them: whether it is recorded depends only on the prototype
+/// ([`close_is_noop`]), so one that stops a recording always will.
 fn recordable_kind(i: &Instr) -> bool {
     matches!(
         i,
@@ -670,7 +726,12 @@ fn recordable_kind(i: &Instr) -> bool {
             | Instr::Test(..)
             | Instr::ForPrep(..)
             | Instr::ForLoop(..)
-    ) || (RECORD_TABLES && matches!(i, Instr::GetTable(..) | Instr::SetTable(..)))
+            | Instr::Len(..)
+    ) || (RECORD_TABLES
+        && matches!(
+            i,
+            Instr::GetTable(..) | Instr::SetTable(..) | Instr::GetField(..) | Instr::SetField(..)
+        ))
 }
 
 /// Executes the recordable instruction at `pc` on the frame's registers,
@@ -727,29 +788,62 @@ fn exec(proto: &Proto, regs: &mut [Value], pc: usize) -> Option<usize> {
             _ => return None,
         },
         Instr::Not(a, b) => (a, Value::Bool(!r(b, regs)?.truthy())),
+        Instr::Len(a, b) => match r(b, regs)? {
+            Value::Table(t) if no_tm(t.get(), MM_LEN) => (a, Value::Int(t.get().len())),
+            Value::Str(s) => (a, Value::Int(s.get().bytes.len() as i64)),
+            _ => return None,
+        },
+        Instr::Close(a) if close_is_noop(proto, a) => return Some(pc + 1),
         Instr::GetTable(a, b, c) => match (r(b, regs)?, k(c, regs)?) {
             (Value::Table(t), Value::Int(i)) => (a, array_get(t.get(), i)?),
+            (Value::Table(t), key) if ref_key(key) => (a, hash_get(t.get(), key)?),
+            _ => return None,
+        },
+        Instr::GetField(a, b, c) => match (r(b, regs)?, *proto.consts.get(c as usize)?) {
+            (Value::Table(t), key @ Value::Str(_)) => (a, hash_get(t.get(), key)?),
             _ => return None,
         },
         Instr::SetTable(a, b, c) => {
-            let (Value::Table(t), Value::Int(i)) = (r(a, regs)?, k(b, regs)?) else {
+            let (Value::Table(t), key) = (r(a, regs)?, k(b, regs)?) else {
                 return None;
             };
             let v = k(c, regs)?;
             let tm = t.get_mut();
-            if !array_set_ok(tm, i) {
+            match key {
+                Value::Int(i) if array_set_ok(tm, i, v) => array_set(tm, i, v),
+                _ if ref_key(key) && hash_set_ok(tm, key) => hash_set(tm, key, v),
+                _ => return None,
+            }
+            return Some(pc + 1);
+        }
+        Instr::SetField(a, b, c) => {
+            let (Value::Table(t), key @ Value::Str(_)) =
+                (r(a, regs)?, *proto.consts.get(b as usize)?)
+            else {
+                return None;
+            };
+            let v = k(c, regs)?;
+            let tm = t.get_mut();
+            if !hash_set_ok(tm, key) {
                 return None;
             }
-            array_set(tm, i, v);
+            hash_set(tm, key, v);
             return Some(pc + 1);
         }
         Instr::Jmp(off) => return Some(jump(off)),
         Instr::Eq(kk, b, c) => {
             let (x, y) = (k(b, regs)?, k(c, regs)?);
             let eq = match (x, y) {
-                (Value::Table(_), Value::Table(_)) => return None,
-                (Value::Int(p), Value::Int(q)) => p == q,
-                (Value::Str(_), Value::Str(_)) => x.raw_eq(&y),
+                // Different tables are equal only through `__eq`.
+                (Value::Table(p), Value::Table(q)) => {
+                    if Gc::ptr_eq(p, q) {
+                        true
+                    } else if no_eq_tm(p.get(), q.get()) {
+                        false
+                    } else {
+                        return None;
+                    }
+                }
                 _ => x.raw_eq(&y),
             };
             return Some(skip(eq != kk));
@@ -785,6 +879,7 @@ fn exec(proto: &Proto, regs: &mut [Value], pc: usize) -> Option<usize> {
                         h_le_fi(f, i) != 0
                     }
                 }
+                (Value::Str(p), Value::Str(q)) => str_compare(p, q, lt),
                 _ => return None,
             };
             return Some(skip(res != kk));
@@ -897,9 +992,12 @@ fn exec_binop(instr: Instr, x: Value, y: Value) -> Option<Value> {
         (Instr::Div(..), _, _) => Value::Num(f(x)? / f(y)?),
         (Instr::Pow(..), _, _) => Value::Num(f(x)?.powf(f(y)?)),
         (Instr::Mod(..), Value::Int(p), Value::Int(q)) if q != 0 => Value::Int(vm::imod(p, q)),
-        (Instr::Mod(..), Value::Num(p), Value::Num(q)) => Value::Num(vm::fmod(p, q)),
         (Instr::IDiv(..), Value::Int(p), Value::Int(q)) if q != 0 => Value::Int(vm::idiv(p, q)),
-        (Instr::IDiv(..), Value::Num(p), Value::Num(q)) => Value::Num((p / q).floor()),
+        // A zero integer divisor raises an error.
+        (Instr::Mod(..) | Instr::IDiv(..), Value::Int(_), Value::Int(_)) => return None,
+        // Float and mixed operands: on floats, integers converted.
+        (Instr::Mod(..), _, _) => Value::Num(vm::fmod(f(x)?, f(y)?)),
+        (Instr::IDiv(..), _, _) => Value::Num((f(x)? / f(y)?).floor()),
         (Instr::BAnd(..), Value::Int(p), Value::Int(q)) => Value::Int(p & q),
         (Instr::BOr(..), Value::Int(p), Value::Int(q)) => Value::Int(p | q),
         (Instr::BXor(..), Value::Int(p), Value::Int(q)) => Value::Int(p ^ q),
@@ -1154,36 +1252,234 @@ unsafe fn table<'a>(t: usize) -> &'a mut Table {
 }
 
 /// What `GetTable` reads with an integer key without the VM's slow path:
-/// `t[i]` (array or hash part) unless it is nil and the table has a
-/// metatable (a possible `__index`); None then.
+/// `t[i]` (array or hash part) unless it is nil and the table's
+/// metatable may have an `__index` ([`no_tm`]); None then.
 fn array_get(t: &Table, i: i64) -> Option<Value> {
     let v = t.get_int(i);
-    if !v.is_nil() || t.meta.is_none() {
+    if !v.is_nil() || no_tm(t, MM_INDEX) {
         Some(v)
     } else {
         None
     }
 }
 
-/// Whether `SetTable` with an integer key stores without the VM's slow
-/// path and without growing the table: no metatable, and `i` in the array
-/// part or an existing (non-nil) hash entry that is not the array's next
-/// slot (that store would migrate keys into the array part).
-fn array_set_ok(t: &Table, i: i64) -> bool {
-    t.meta.is_none()
-        && ((i as u64).wrapping_sub(1) < t.arr.len() as u64
-            || (i as u64 != t.arr.len() as u64 + 1 && !t.get_int(i).is_nil()))
+/// Whether `SetTable` of `v` with an integer key stores without the VM's
+/// slow path and without allocating: no `__newindex` (see [`no_tm`]), and
+/// `i` in the array part, or an existing (non-nil) hash entry that is not
+/// the array's next slot (that store would migrate keys into the array
+/// part), or an append of a non-nil value within the array's capacity to
+/// a table whose hash part is empty (nothing to migrate).
+fn array_set_ok(t: &Table, i: i64, v: Value) -> bool {
+    let len = t.arr.len() as u64;
+    no_tm(t, MM_NEWINDEX)
+        && ((i as u64).wrapping_sub(1) < len
+            || if i as u64 == len + 1 {
+                !v.is_nil() && t.arr.len() < t.arr.capacity() && t.hash_is_empty()
+            } else {
+                !t.get_int(i).is_nil()
+            })
 }
 
 /// `t[i] = v` as the VM does it, for a store `array_set_ok` accepted:
-/// the array part directly, an existing hash entry through `Table::set`
-/// (which then neither allocates nor grows).
+/// the array part directly, an existing hash entry or an append through
+/// `Table::set` (which then neither allocates nor grows).
 fn array_set(t: &mut Table, i: i64, v: Value) {
     if (i as u64).wrapping_sub(1) < t.arr.len() as u64 {
         t.arr[(i - 1) as usize] = v;
     } else {
         let _ = t.set(Value::Int(i), v);
     }
+}
+
+/// Whether `t`'s metatable, if it has one, is known to lack the
+/// metamethod with flag `bit` (`MM_*`): the absence cache that
+/// `Vm::tm_of` keeps in a metatable's flags (cleared by every store into
+/// that table). The VM then takes the raw path, as without a metatable.
+/// While the flag is not set (metamethod present, or not looked up yet),
+/// the recorder and the helpers refuse, and the VM looks it up itself.
+fn no_tm(t: &Table, bit: u8) -> bool {
+    t.meta.is_none_or(|mt| mt.get().flags.get() & bit != 0)
+}
+
+/// Whether comparing two different tables `a == b` is false without
+/// calling a metamethod (neither has `__eq`).
+fn no_eq_tm(a: &Table, b: &Table) -> bool {
+    no_tm(a, MM_EQ) && no_tm(b, MM_EQ)
+}
+
+/// Keys that the hash helpers take: references (strings, tables,
+/// functions), passed to compiled helpers as a tag and an address.
+/// (Integer keys use the array helpers; floats and booleans as keys are
+/// not recorded.)
+fn ref_key(k: Value) -> bool {
+    matches!(
+        k,
+        Value::Str(_) | Value::Table(_) | Value::LFn(_) | Value::NFn(_)
+    )
+}
+
+/// What `GetTable`/`GetField` read with a reference key without the VM's
+/// slow path: `t[k]` unless it is nil and `t`'s metatable may have an
+/// `__index`; None then.
+fn hash_get(t: &Table, k: Value) -> Option<Value> {
+    let v = match k {
+        Value::Str(s) => t.get_str(s),
+        _ => t.get(k),
+    };
+    if !v.is_nil() || no_tm(t, MM_INDEX) {
+        Some(v)
+    } else {
+        None
+    }
+}
+
+/// Whether `SetTable`/`SetField` with a reference key `k` store raw (no
+/// `__newindex`) and without allocating: `k` already has a node, or the
+/// hash part has room for a new one (no rehash).
+fn hash_set_ok(t: &Table, k: Value) -> bool {
+    no_tm(t, MM_NEWINDEX) && t.hash_store_fits(&k)
+}
+
+/// `t[k] = v` as the VM does it (`set_str` for strings, `set` otherwise),
+/// for a store `hash_set_ok` accepted.
+fn hash_set(t: &mut Table, k: Value, v: Value) {
+    let _ = match k {
+        Value::Str(s) => t.set_str(s, v),
+        _ => t.set(k, v),
+    };
+}
+
+/// Whether `Close(a)` has nothing to do in any activation of `proto`: no
+/// closure created by `proto` captures a register at or above `a` (only
+/// `Closure` opens upvalues on a frame's registers), and no register at
+/// or above `a` is ever marked to be closed (`Tbc`).
+fn close_is_noop(proto: &Proto, a: u8) -> bool {
+    proto
+        .protos
+        .iter()
+        .all(|p| p.upvals.iter().all(|&(instack, idx)| !instack || idx < a))
+        && !proto
+            .code
+            .iter()
+            .any(|i| matches!(*i, Instr::Tbc(r) if r >= a))
+}
+
+/// `p < q` (`lt`) or `p <= q` on strings, as `Vm::less_than` compares them.
+fn str_compare(p: Gc<LStr>, q: Gc<LStr>, lt: bool) -> bool {
+    let (x, y) = (&p.get().bytes[..], &q.get().bytes[..]);
+    if lt {
+        x < y
+    } else {
+        x <= y
+    }
+}
+
+/// The value behind a key or value passed to a helper as a tag and bits.
+///
+/// # Safety
+/// For reference tags, `bits` must be the address of a live object of
+/// that type (the trace read it from a slot or a constant with that tag).
+unsafe fn val(tag: i64, bits: u64) -> Value {
+    Value::from_raw(tag as u8, bits)
+}
+
+/// The string behind a `TAG_STR` payload.
+///
+/// # Safety
+/// `s` must be the address of a live `LStr`.
+unsafe fn lstr<'a>(s: usize) -> &'a LStr {
+    // SAFETY: the caller passes a live string's address; strings are
+    // immutable, and the object outlives the handle.
+    unsafe { &*(Gc::<LStr>::from_addr(s).get() as *const LStr) }
+}
+
+extern "C" fn h_str_lt(a: usize, b: usize) -> i64 {
+    // SAFETY: both are payloads of slots or constants tagged TAG_STR.
+    unsafe { (lstr(a).bytes < lstr(b).bytes) as i64 }
+}
+extern "C" fn h_str_le(a: usize, b: usize) -> i64 {
+    // SAFETY: both are payloads of slots or constants tagged TAG_STR.
+    unsafe { (lstr(a).bytes <= lstr(b).bytes) as i64 }
+}
+extern "C" fn h_strlen(s: usize) -> i64 {
+    // SAFETY: the payload of a slot or constant tagged TAG_STR.
+    unsafe { lstr(s).bytes.len() as i64 }
+}
+/// `#t` (the border) if the VM computes it without `__len`, else -1.
+extern "C" fn h_len(t: usize) -> i64 {
+    // SAFETY: `t` is a live table (see above).
+    let t = unsafe { table(t) };
+    if no_tm(t, MM_LEN) {
+        t.len()
+    } else {
+        -1
+    }
+}
+/// 1 if two different tables compare unequal without `__eq`, else 0.
+extern "C" fn h_no_eq_tm(a: usize, b: usize) -> i64 {
+    // SAFETY: both are live tables (see above).
+    unsafe { no_eq_tm(table(a), table(b)) as i64 }
+}
+extern "C" fn h_eq_if(i: i64, f: f64) -> i64 {
+    int_float_eq(i, f) as i64
+}
+
+/// The tag of `t[k]` (reference key `k` with tag `kt`), or 255 (the VM's
+/// slow path).
+extern "C" fn h_hget_tag(t: usize, kt: i64, k: usize) -> i64 {
+    // SAFETY: `t` is a live table, `k` a live object tagged `kt`.
+    match unsafe { hash_get(table(t), val(kt, k as u64)) } {
+        Some(v) => v.to_raw().0 as i64,
+        None => 255,
+    }
+}
+/// The payload of `t[k]` (after `h_hget_tag`), as an integer.
+extern "C" fn h_hget_bits(t: usize, kt: i64, k: usize) -> i64 {
+    // SAFETY: as in `h_hget_tag`.
+    unsafe { hash_get(table(t), val(kt, k as u64)) }.map_or(0, |v| v.to_raw().1 as i64)
+}
+/// The payload of `t[k]` (after `h_hget_tag`), as a reference.
+extern "C" fn h_hget_ref(t: usize, kt: i64, k: usize) -> usize {
+    // SAFETY: as in `h_hget_tag`.
+    unsafe { hash_get(table(t), val(kt, k as u64)) }.map_or(0, |v| v.to_raw().1 as usize)
+}
+/// The payload of `t[k]` (after `h_hget_tag`), as a float.
+extern "C" fn h_hget_num(t: usize, kt: i64, k: usize) -> f64 {
+    // SAFETY: as in `h_hget_tag`.
+    match unsafe { hash_get(table(t), val(kt, k as u64)) } {
+        Some(Value::Num(f)) => f,
+        _ => 0.0,
+    }
+}
+/// Stores `v` into `t[k]` if the VM's raw path would, without allocating;
+/// returns 1 if it did, 0 (nothing changed) otherwise.
+fn hset(t: usize, k: Value, v: Value) -> i64 {
+    // SAFETY: `t` is a live table (see above).
+    let t = unsafe { table(t) };
+    if hash_set_ok(t, k) {
+        hash_set(t, k, v);
+        1
+    } else {
+        0
+    }
+}
+extern "C" fn h_hset_int(t: usize, kt: i64, k: usize, tag: i64, bits: i64) -> i64 {
+    // SAFETY: `k` is a live object tagged `kt`; `tag` is not a reference
+    // tag (nil, boolean, integer).
+    hset(t, unsafe { val(kt, k as u64) }, unsafe {
+        val(tag, bits as u64)
+    })
+}
+extern "C" fn h_hset_num(t: usize, kt: i64, k: usize, f: f64) -> i64 {
+    // SAFETY: `k` is a live object tagged `kt`.
+    hset(t, unsafe { val(kt, k as u64) }, Value::Num(f))
+}
+extern "C" fn h_hset_ref(t: usize, kt: i64, k: usize, tag: i64, r: usize) -> i64 {
+    // SAFETY: `k` and `r` are live objects tagged `kt` and `tag` (read
+    // from slots or constants with those tags).
+    hset(t, unsafe { val(kt, k as u64) }, unsafe {
+        val(tag, r as u64)
+    })
 }
 
 /// The tag of `t[i]` read from the array part, or 255 (the VM's slow path).
@@ -1217,7 +1513,7 @@ extern "C" fn h_aget_num(t: usize, i: i64) -> f64 {
 fn aset(t: usize, i: i64, v: Value) -> i64 {
     // SAFETY: `t` is a live table (see above).
     let t = unsafe { table(t) };
-    if array_set_ok(t, i) {
+    if array_set_ok(t, i, v) {
         array_set(t, i, v);
         1
     } else {
@@ -1264,7 +1560,90 @@ fn helper(
     }
 }
 
-/// Records `R[a] = t[i]` from the array part (`GetTable`).
+/// The helpers that read one table element: its tag (255: the VM's slow
+/// path), then its payload as an integer, a float or a reference.
+struct GetHelpers {
+    args: &'static [Type],
+    tag: (&'static str, usize),
+    bits: (&'static str, usize),
+    num: (&'static str, usize),
+    reff: (&'static str, usize),
+}
+
+/// The array-part helpers (integer keys).
+fn aget_helpers() -> GetHelpers {
+    GetHelpers {
+        args: &[Type::Ref, Type::Int],
+        tag: (
+            "lua_aget_tag",
+            h_aget_tag as extern "C" fn(usize, i64) -> i64 as usize,
+        ),
+        bits: (
+            "lua_aget_bits",
+            h_aget_bits as extern "C" fn(usize, i64) -> i64 as usize,
+        ),
+        num: (
+            "lua_aget_num",
+            h_aget_num as extern "C" fn(usize, i64) -> f64 as usize,
+        ),
+        reff: (
+            "lua_aget_ref",
+            h_aget_ref as extern "C" fn(usize, i64) -> usize as usize,
+        ),
+    }
+}
+
+/// The hash-part helpers (reference keys).
+fn hget_helpers() -> GetHelpers {
+    GetHelpers {
+        args: &[Type::Ref, Type::Int, Type::Ref],
+        tag: (
+            "lua_hget_tag",
+            h_hget_tag as extern "C" fn(usize, i64, usize) -> i64 as usize,
+        ),
+        bits: (
+            "lua_hget_bits",
+            h_hget_bits as extern "C" fn(usize, i64, usize) -> i64 as usize,
+        ),
+        num: (
+            "lua_hget_num",
+            h_hget_num as extern "C" fn(usize, i64, usize) -> f64 as usize,
+        ),
+        reff: (
+            "lua_hget_ref",
+            h_hget_ref as extern "C" fn(usize, i64, usize) -> usize as usize,
+        ),
+    }
+}
+
+/// Records `R[a] = v`, the element the helpers `h` read with `args`: a
+/// guard that the element's tag is still `v`'s, then its payload.
+fn record_get_with(
+    rec: &mut Rec,
+    regs: &[Value],
+    a: u8,
+    v: Value,
+    h: &GetHelpers,
+    args: &[Operand],
+) -> Res<()> {
+    let tag = v.to_raw().0;
+    let call = |rec: &mut Rec, (name, addr): (&'static str, usize), ret: Type| {
+        let d = helper(name, addr, h.args, ret, EffectKind::ReadsHeap);
+        rec.call(d, args)
+    };
+    let ctag = call(rec, h.tag, Type::Int);
+    let c = op(rec, Opcode::IntEq, &[ctag, Operand::Int(tag as i64)]);
+    branch(rec, c, true);
+    let val = match mty(tag) {
+        _ if tag == TAG_NIL => Operand::Int(0),
+        Type::Int => call(rec, h.bits, Type::Int),
+        Type::Float => call(rec, h.num, Type::Float),
+        _ => call(rec, h.reff, Type::Ref),
+    };
+    wr(rec, regs, a as u32, tag, val)
+}
+
+/// Records `R[a] = t[i]` with an integer key (`GetTable`).
 fn record_aget(
     rec: &mut Rec,
     regs: &[Value],
@@ -1278,52 +1657,81 @@ fn record_aget(
     let Some(v) = array_get(tb.get(), i) else {
         return Err(NR);
     };
+    record_get_with(rec, regs, a, v, &aget_helpers(), &[ot, ok])
+}
+
+/// Records `R[a] = t[k]` with a reference key (`GetTable`, `GetField`).
+fn record_hget(
+    rec: &mut Rec,
+    regs: &[Value],
+    a: u8,
+    (t, ot): (Value, Operand),
+    (key, ok): (Value, Operand),
+) -> Res<()> {
+    let Value::Table(tb) = t else {
+        return Err(NR);
+    };
+    if !ref_key(key) {
+        return Err(NR);
+    }
+    let Some(v) = hash_get(tb.get(), key) else {
+        return Err(NR);
+    };
+    let kt = Operand::Int(key.to_raw().0 as i64);
+    record_get_with(rec, regs, a, v, &hget_helpers(), &[ot, kt, ok])
+}
+
+/// Records `t[k] = v` with a reference key (`SetTable`, `SetField`): a
+/// store helper that refuses (changing nothing) where the VM would take
+/// its slow path or allocate, and a guard on its answer.
+fn record_hset(
+    rec: &mut Rec,
+    (t, ot): (Value, Operand),
+    (key, ok): (Value, Operand),
+    (v, ov): (Value, Operand),
+) -> Res<()> {
+    let Value::Table(tb) = t else {
+        return Err(NR);
+    };
+    if !ref_key(key) || !hash_set_ok(tb.get(), key) {
+        return Err(NR);
+    }
+    let kt = Operand::Int(key.to_raw().0 as i64);
     let tag = v.to_raw().0;
-    const TI: &[Type] = &[Type::Ref, Type::Int];
-    let d = helper(
-        "lua_aget_tag",
-        h_aget_tag as extern "C" fn(usize, i64) -> i64 as usize,
-        TI,
-        Type::Int,
-        EffectKind::ReadsHeap,
-    );
-    let ctag = rec.call(d, &[ot, ok]);
-    let c = op(rec, Opcode::IntEq, &[ctag, Operand::Int(tag as i64)]);
-    branch(rec, c, true);
-    let val = match mty(tag) {
-        _ if tag == TAG_NIL => Operand::Int(0),
-        Type::Int => {
-            let d = helper(
-                "lua_aget_bits",
-                h_aget_bits as extern "C" fn(usize, i64) -> i64 as usize,
-                TI,
-                Type::Int,
-                EffectKind::ReadsHeap,
-            );
-            rec.call(d, &[ot, ok])
-        }
+    let done = match mty(tag) {
         Type::Float => {
             let d = helper(
-                "lua_aget_num",
-                h_aget_num as extern "C" fn(usize, i64) -> f64 as usize,
-                TI,
-                Type::Float,
-                EffectKind::ReadsHeap,
+                "lua_hset_num",
+                h_hset_num as extern "C" fn(usize, i64, usize, f64) -> i64 as usize,
+                &[Type::Ref, Type::Int, Type::Ref, Type::Float],
+                Type::Int,
+                EffectKind::WritesHeap,
             );
-            rec.call(d, &[ot, ok])
+            rec.call(d, &[ot, kt, ok, ov])
+        }
+        Type::Int => {
+            let d = helper(
+                "lua_hset_int",
+                h_hset_int as extern "C" fn(usize, i64, usize, i64, i64) -> i64 as usize,
+                &[Type::Ref, Type::Int, Type::Ref, Type::Int, Type::Int],
+                Type::Int,
+                EffectKind::WritesHeap,
+            );
+            rec.call(d, &[ot, kt, ok, Operand::Int(tag as i64), ov])
         }
         _ => {
             let d = helper(
-                "lua_aget_ref",
-                h_aget_ref as extern "C" fn(usize, i64) -> usize as usize,
-                TI,
-                Type::Ref,
-                EffectKind::ReadsHeap,
+                "lua_hset_ref",
+                h_hset_ref as extern "C" fn(usize, i64, usize, i64, usize) -> i64 as usize,
+                &[Type::Ref, Type::Int, Type::Ref, Type::Int, Type::Ref],
+                Type::Int,
+                EffectKind::WritesHeap,
             );
-            rec.call(d, &[ot, ok])
+            rec.call(d, &[ot, kt, ok, Operand::Int(tag as i64), ov])
         }
     };
-    wr(rec, regs, a as u32, tag, val)
+    branch(rec, done, true);
+    Ok(())
 }
 
 /// Records `t[i] = v` into the array part (`SetTable`).
@@ -1336,7 +1744,7 @@ fn record_aset(
     let (Value::Table(tb), Value::Int(i)) = (t, key) else {
         return Err(NR);
     };
-    if !array_set_ok(tb.get(), i) {
+    if !array_set_ok(tb.get(), i, v) {
         return Err(NR);
     }
     let tag = v.to_raw().0;
@@ -1581,10 +1989,10 @@ fn record(rec: &mut Rec, proto: &Proto, regs: &[Value], pc: usize) -> Res<()> {
                 call_ff(r, "lua_pow", h_pow, p, q)
             })
         }
-        // The VM's fast paths only: int/int with a non-zero divisor and
-        // float/float. Mixed operands go through `Vm::arith`; a zero
-        // integer divisor raises an error (not recorded: the recording is
-        // abandoned and the VM raises it).
+        // The VM's fast paths: int/int with a non-zero divisor, and floats
+        // or mixed operands (on floats). A zero integer divisor raises an
+        // error (not recorded: the recording is abandoned and the VM
+        // raises it).
         Instr::Mod(a, b, c) | Instr::IDiv(a, b, c) => {
             let is_mod = matches!(instr, Instr::Mod(..));
             let ((x, ox), (y, oy)) = (rk(rec, proto, regs, b)?, rk(rec, proto, regs, c)?);
@@ -1598,15 +2006,21 @@ fn record(rec: &mut Rec, proto: &Proto, regs: &[Value], pc: usize) -> Res<()> {
                     };
                     wr(rec, regs, a as u32, TAG_INT, r)
                 }
-                (Value::Num(_), Value::Num(_)) => {
+                (Value::Int(_), Value::Int(_)) => Err(NR),
+                _ => {
+                    // Floats, or an integer and a float (converted).
+                    let (Some((_, fx)), Some((_, fy))) =
+                        (as_float(rec, x, ox), as_float(rec, y, oy))
+                    else {
+                        return Err(NR);
+                    };
                     let r = if is_mod {
-                        call_ff(rec, "lua_fmod", h_fmod, ox, oy)
+                        call_ff(rec, "lua_fmod", h_fmod, fx, fy)
                     } else {
-                        call_ff(rec, "lua_floor_div", h_fidiv, ox, oy)
+                        call_ff(rec, "lua_floor_div", h_fidiv, fx, fy)
                     };
                     wr(rec, regs, a as u32, TAG_NUM, r)
                 }
-                _ => Err(NR),
             }
         }
         Instr::BAnd(a, b, c) | Instr::BOr(a, b, c) | Instr::BXor(a, b, c) => {
@@ -1660,18 +2074,81 @@ fn record(rec: &mut Rec, proto: &Proto, regs: &[Value], pc: usize) -> Res<()> {
             };
             wr(rec, regs, a as u32, TAG_BOOL, r)
         }
-        Instr::GetTable(..) | Instr::SetTable(..) if !RECORD_TABLES => Err(NR),
+        Instr::GetTable(..) | Instr::SetTable(..) | Instr::GetField(..) | Instr::SetField(..)
+            if !RECORD_TABLES =>
+        {
+            Err(NR)
+        }
         Instr::GetTable(a, b, c) => {
             let t = rd(rec, regs, b as u32)?;
             let key = rk(rec, proto, regs, c)?;
-            record_aget(rec, regs, a, t, key)
+            if let Value::Int(_) = key.0 {
+                record_aget(rec, regs, a, t, key)
+            } else {
+                record_hget(rec, regs, a, t, key)
+            }
+        }
+        Instr::GetField(a, b, c) => {
+            let t = rd(rec, regs, b as u32)?;
+            let kv = *proto.consts.get(c as usize).ok_or(NR)?;
+            let Value::Str(_) = kv else { return Err(NR) };
+            let key = (kv, konst(rec, kv));
+            record_hget(rec, regs, a, t, key)
         }
         Instr::SetTable(a, b, c) => {
             let t = rd(rec, regs, a as u32)?;
             let key = rk(rec, proto, regs, b)?;
             let v = rk(rec, proto, regs, c)?;
-            record_aset(rec, t, key, v)
+            if let Value::Int(_) = key.0 {
+                record_aset(rec, t, key, v)
+            } else {
+                record_hset(rec, t, key, v)
+            }
         }
+        Instr::SetField(a, b, c) => {
+            let t = rd(rec, regs, a as u32)?;
+            let kv = *proto.consts.get(b as usize).ok_or(NR)?;
+            let Value::Str(_) = kv else { return Err(NR) };
+            let key = (kv, konst(rec, kv));
+            let v = rk(rec, proto, regs, c)?;
+            record_hset(rec, t, key, v)
+        }
+        Instr::Len(a, b) => {
+            let (v, o) = rd(rec, regs, b as u32)?;
+            let r = match v {
+                Value::Table(t) if no_tm(t.get(), MM_LEN) => {
+                    let d = helper(
+                        "lua_len",
+                        h_len as extern "C" fn(usize) -> i64 as usize,
+                        &[Type::Ref],
+                        Type::Int,
+                        EffectKind::ReadsHeap,
+                    );
+                    let r = rec.call(d, &[o]);
+                    // -1: the table's metatable may have `__len` now.
+                    let c = op(rec, Opcode::IntGe, &[r, Operand::Int(0)]);
+                    branch(rec, c, true);
+                    r
+                }
+                Value::Str(s) => match o {
+                    Operand::Ref(_) => Operand::Int(s.get().bytes.len() as i64),
+                    _ => {
+                        let d = pure(
+                            "lua_strlen",
+                            h_strlen as extern "C" fn(usize) -> i64 as usize,
+                            &[Type::Ref],
+                            Type::Int,
+                        );
+                        rec.call(d, &[o])
+                    }
+                },
+                _ => return Err(NR),
+            };
+            wr(rec, regs, a as u32, TAG_INT, r)
+        }
+        // Only when it has nothing to close in any activation (no code
+        // needed); the VM closes upvalues and to-be-closed variables.
+        Instr::Close(a) if close_is_noop(proto, a) => Ok(()),
         Instr::Jmp(_) => Ok(()),
         Instr::Eq(_, b, c) => {
             let ((x, ox), (y, oy)) = (rk(rec, proto, regs, b)?, rk(rec, proto, regs, c)?);
@@ -1688,8 +2165,41 @@ fn record(rec: &mut Rec, proto: &Proto, regs: &[Value], pc: usize) -> Res<()> {
                 | (Value::NFn(_), Value::NFn(_)) => {
                     (op(rec, Opcode::PtrEq, &[ox, oy]), x.raw_eq(&y))
                 }
-                (Value::Table(_), Value::Table(_)) => return Err(NR),
-                (Value::Int(_), Value::Num(_)) | (Value::Num(_), Value::Int(_)) => return Err(NR),
+                (Value::Table(p), Value::Table(q)) => {
+                    let same = Gc::ptr_eq(p, q);
+                    if !same && !no_eq_tm(p.get(), q.get()) {
+                        // `__eq` (or not looked up yet): the VM calls it.
+                        return Err(NR);
+                    }
+                    let c = op(rec, Opcode::PtrEq, &[ox, oy]);
+                    branch(rec, c, same);
+                    if !same {
+                        let d = helper(
+                            "lua_no_eq_tm",
+                            h_no_eq_tm as extern "C" fn(usize, usize) -> i64 as usize,
+                            &[Type::Ref, Type::Ref],
+                            Type::Int,
+                            EffectKind::ReadsHeap,
+                        );
+                        let c = rec.call(d, &[ox, oy]);
+                        branch(rec, c, true);
+                    }
+                    (Operand::Int(same as i64), same)
+                }
+                (Value::Int(i), Value::Num(f)) | (Value::Num(f), Value::Int(i)) => {
+                    let (oi, of) = if let Value::Int(_) = x {
+                        (ox, oy)
+                    } else {
+                        (oy, ox)
+                    };
+                    let d = pure(
+                        "lua_eq_int_float",
+                        h_eq_if as extern "C" fn(i64, f64) -> i64 as usize,
+                        &[Type::Int, Type::Float],
+                        Type::Int,
+                    );
+                    (rec.call(d, &[oi, of]), int_float_eq(i, f))
+                }
                 // Different types: never equal, fixed by the tags.
                 _ => (Operand::Int(0), false),
             };
@@ -1710,6 +2220,15 @@ fn record(rec: &mut Rec, proto: &Proto, regs: &[Value], pc: usize) -> Res<()> {
                 }
                 (Value::Int(_), Value::Num(_)) | (Value::Num(_), Value::Int(_)) => {
                     mixed_compare(rec, lt, (x, ox), (y, oy))
+                }
+                (Value::Str(p), Value::Str(q)) => {
+                    let (name, h): (&'static str, extern "C" fn(usize, usize) -> i64) = if lt {
+                        ("lua_str_lt", h_str_lt)
+                    } else {
+                        ("lua_str_le", h_str_le)
+                    };
+                    let d = pure(name, h as usize, &[Type::Ref, Type::Ref], Type::Int);
+                    (rec.call(d, &[ox, oy]), str_compare(p, q, lt))
                 }
                 _ => return Err(NR),
             };
@@ -2050,6 +2569,111 @@ mod tests {
             "688125.0",
         );
         assert_compiled_and_ran(&r);
+    }
+
+    #[test]
+    fn string_key_fields_compile_and_guard() {
+        // Plain-table fields read and written in a loop; a key removed
+        // and a metatable with __index added midway exit the trace.
+        let src = "local o = {x = 0, y = 0.5, s = 'a'} local n = 0 \
+             for i = 1, 1000 do o.x = o.x + i; o.y = o.y + 0.25 \
+               if o.s == 'a' then n = n + 1 end \
+               if i == 600 then o.s = nil end \
+               if i == 800 then setmetatable(o, {__index = function() return 'a' end}) end \
+             end return o.x, o.y, n";
+        let expected = run(src, None).out;
+        assert_eq!(expected, "500500 250.5 800");
+        let r = check(src, &expected);
+        assert_compiled_and_ran(&r);
+    }
+
+    #[test]
+    fn table_and_string_keys_in_registers() {
+        let src = "local ks = {'a', 'b', 'c'} local t = {a = 1, b = 2, c = 3} \
+             local o1, o2 = {}, {} local byobj = {[o1] = 0, [o2] = 0} \
+             for i = 1, 900 do local k = ks[i % 3 + 1] t[k] = t[k] + i \
+               local o = (i % 2 == 0) and o1 or o2 byobj[o] = byobj[o] + 1 end \
+             return t.a, t.b, t.c, byobj[o1], byobj[o2]";
+        let r = check(src, "135451 134852 135153 450 450");
+        assert_compiled_and_ran(&r);
+    }
+
+    #[test]
+    fn newindex_added_midway_is_called() {
+        let src = "local c = 0 local t = setmetatable({}, {}) t.k = 0 \
+             for i = 1, 600 do t.k = i; t.j = i \
+               if i == 400 then getmetatable(t).__newindex = function(tt, k, v) c = c + 1 rawset(tt, k, v) end end \
+               if i > 400 then t.j = nil end end \
+             return t.k, t.j, c";
+        let r = check(src, "600 nil 199");
+        assert!(r.stats.traces_compiled >= 1, "{:?}", r.stats);
+    }
+
+    #[test]
+    fn length_appends_and_mixed_mod() {
+        let src = "local a, s, f = {}, 'abc', 0.0 \
+             for i = 1, 1000 do a[#a + 1] = i; f = f + i % 2.5 + (i * 0.5) // 3 + #s end \
+             return #a, a[1000], f";
+        let expected = run(src, None).out;
+        let r = check(src, &expected);
+        assert_compiled_and_ran(&r);
+    }
+
+    #[test]
+    fn equality_on_tables_and_mixed_numbers() {
+        let src = "local a, b = {}, {} local n = 0 \
+             for i = 1, 900 do local x = (i % 2 == 0) and a or b \
+               if x == a then n = n + 1 end if x ~= b then n = n + 10 end \
+               if i == i + 0.0 then n = n + 100 end if i == 0.5 then n = n + 1000 end \
+               if i == 700 then setmetatable(a, {__eq = function() return true end}) setmetatable(b, getmetatable(a)) end \
+             end return n";
+        let expected = run(src, None).out;
+        let r = check(src, &expected);
+        assert_compiled_and_ran(&r);
+    }
+
+    #[test]
+    fn string_comparisons_and_break() {
+        let src = "local w = {'a', 'b', 'ab', ''} local n = 0 \
+             for i = 1, 800 do local x, y = w[i % 4 + 1], w[(i + 1) % 4 + 1] \
+               if x < y then n = n + 1 end if x <= y then n = n + 10 end \
+               for j = 1, 10 do if j > 2 then break end n = n + 100 end end \
+             return n";
+        let expected = run(src, None).out;
+        let r = check(src, &expected);
+        assert_compiled_and_ran(&r);
+    }
+
+    #[test]
+    fn close_with_a_captured_local_is_not_recorded() {
+        // A loop body whose local a closure captured: the VM must close
+        // the upvalue at the end of each iteration (each closure sees its
+        // own value).
+        let src = "local fs = {} for i = 1, 400 do local c = i \
+               for j = 1, 5 do if j == 2 then fs[#fs + 1] = function() return c end break end end end \
+             local s = 0 for i = 1, #fs do s = s + fs[i]() end return s";
+        check(src, "80200");
+        let p = {
+            let mut vm = super::super::new_vm();
+            let env = Value::Table(vm.globals);
+            let f = super::super::lib_base::load_chunk(&mut vm, src.as_bytes(), "t", env).unwrap();
+            let Value::LFn(cl) = f else { panic!() };
+            cl.get().proto.clone()
+        };
+        let closes: Vec<u8> = p
+            .code
+            .iter()
+            .filter_map(|i| match *i {
+                Instr::Close(a) => Some(a),
+                _ => None,
+            })
+            .collect();
+        assert!(!closes.is_empty());
+        // The `Close` at the end of the outer loop's body (the level of
+        // `c`) closes the upvalue; the inner loop's `break` leaves
+        // registers above `c`, which nothing captures.
+        assert!(closes.iter().any(|&a| !close_is_noop(&p, a)), "{closes:?}");
+        assert!(closes.iter().any(|&a| close_is_noop(&p, a)), "{closes:?}");
     }
 
     #[test]

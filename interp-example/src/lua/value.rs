@@ -717,6 +717,15 @@ impl Table {
         self.nodes.len().saturating_sub(old) * 32 + self.arr.capacity().saturating_sub(old_arr) * 16
     }
 
+    /// Whether `set(k, v)` with a key that is not an integer (nor a float
+    /// with an integer value) stores without allocating or rehashing: `k`
+    /// already has a node (live or dead), or the hash part has room for
+    /// one more. (Read-only: for the JIT's store helpers.)
+    pub fn hash_store_fits(&self, k: &Value) -> bool {
+        self.find_node(k).is_some()
+            || (!self.nodes.is_empty() && (self.used + 1) * 4 <= self.nodes.len() * 3)
+    }
+
     /// True if the hash part holds no keys (not even dead ones).
     #[inline]
     pub fn hash_is_empty(&self) -> bool {
