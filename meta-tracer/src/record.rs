@@ -58,6 +58,10 @@ pub enum AbortReason {
     /// The optimizer proved a guard always fails: the trace could never
     /// complete an iteration.
     AlwaysFails,
+    /// The loop was about to end: too few iterations left for compiled
+    /// code to pay for entering it (the interpreter's judgement, e.g. a
+    /// counted loop's remaining trip count).
+    ShortLoop,
 }
 
 impl AbortReason {
@@ -71,6 +75,7 @@ impl AbortReason {
         AbortReason::ProgramEnded,
         AbortReason::CompileFailed,
         AbortReason::AlwaysFails,
+        AbortReason::ShortLoop,
     ];
     /// A short name.
     pub fn name(self) -> &'static str {
@@ -83,6 +88,7 @@ impl AbortReason {
             AbortReason::ProgramEnded => "program ended while recording",
             AbortReason::CompileFailed => "compilation failed",
             AbortReason::AlwaysFails => "guard always fails",
+            AbortReason::ShortLoop => "too few iterations left",
         }
     }
 }

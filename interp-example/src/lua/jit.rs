@@ -226,6 +226,9 @@ pub struct LuaJit {
     /// Instructions at which some loop was given up after two recordings
     /// stopped there ([`LuaJit::note_hard_abort`]).
     blocking: std::collections::HashSet<Green, FxBuild>,
+    /// Loops whose last recording was refused because a counted loop had
+    /// few iterations left (see `run_loop`).
+    short: std::collections::HashSet<Green, FxBuild>,
     /// Loops that were recorded again after their trace was discarded.
     retraced: std::collections::HashSet<Green, FxBuild>,
     /// Compiled-code entries per loop since its last profitability check.
@@ -265,6 +268,7 @@ impl LuaJit {
             streaks: Default::default(),
             entries: Default::default(),
             retraced: Default::default(),
+            short: Default::default(),
             hard_aborts: Default::default(),
             blocking: Default::default(),
             compiled: 0,
@@ -597,6 +601,22 @@ fn run_loop(jit: &mut LuaJit, stack: &mut [Value], proto: &Proto, base: usize, p
                     jit.driver.abandon(r, AbortReason::NotRecordable);
                     return pc;
                 }
+                if let Some(left) = for_loop_remaining(proto, regs, pc) {
+                    if left < MIN_ITERATIONS as i64 {
+                        // A counted loop about to end: the sample says its
+                        // trip count is likely short (its remaining count
+                        // at a random pass is below MIN_ITERATIONS). Twice
+                        // in a row: a short loop, whose compiled code
+                        // would cost more to enter and leave than it saves.
+                        jit.driver.abandon(r, AbortReason::ShortLoop);
+                        if !jit.short.insert(green) {
+                            jit.short.remove(&green);
+                            jit.mark_dead(green, "too few iterations per entry");
+                        }
+                        return pc;
+                    }
+                    jit.short.remove(&green);
+                }
                 r
             }
         };
@@ -606,6 +626,19 @@ fn run_loop(jit: &mut LuaJit, stack: &mut [Value], proto: &Proto, base: usize, p
             Stop::Closed(next) => pc = next,
             Stop::Abandoned(next) => return next,
         }
+    }
+}
+
+/// The remaining trip count of the numeric `for` loop whose header is
+/// `header` (None for other loops): its `ForLoop` keeps it in `R[a+1]`.
+fn for_loop_remaining(proto: &Proto, regs: &[Value], header: usize) -> Option<i64> {
+    let a = (0..proto.code.len()).find_map(|pc| match proto.code.get(pc)? {
+        i @ Instr::ForLoop(a, _) if i.backedge_target(pc) == Some(header) => Some(a),
+        _ => None,
+    })?;
+    match regs.get(a as usize + 1)? {
+        Value::Int(n) => Some(*n),
+        _ => None,
     }
 }
 
@@ -1361,7 +1394,7 @@ fn close_is_noop(proto: &Proto, a: u8) -> bool {
         && !proto
             .code
             .iter()
-            .any(|i| matches!(*i, Instr::Tbc(r) if r >= a))
+            .any(|i| matches!(i, Instr::Tbc(r) if r >= a))
 }
 
 /// `p < q` (`lt`) or `p <= q` on strings, as `Vm::less_than` compares them.
@@ -2531,7 +2564,7 @@ mod tests {
     #[test]
     fn mixed_integer_float_comparisons() {
         let src = "local n, f, nan, big = 0, -3.75, 0/0, 2^63 \
-             for i = -6, 6 do f = f + 0.5 \
+             for i = -60, 60 do f = f + 0.05 \
                if i < f then n = n + 1 end if f <= i then n = n + 10 end \
                if i <= f then n = n + 100 end if f < i then n = n + 1000 end \
                if i < nan or nan <= i then n = n + 10000 end \
@@ -2663,7 +2696,7 @@ mod tests {
         let closes: Vec<u8> = p
             .code
             .iter()
-            .filter_map(|i| match *i {
+            .filter_map(|i| match i {
                 Instr::Close(a) => Some(a),
                 _ => None,
             })
@@ -2716,14 +2749,32 @@ mod tests {
     }
 
     #[test]
+    fn short_counted_loops_are_given_up_before_recording() {
+        // The inner loop, 5 iterations per entry, is sampled twice with
+        // fewer than MIN_ITERATIONS left: given up without a trace of its
+        // own (the outer loop's trace covers it).
+        let src = "local s = 0 for i = 1, 200 do for j = 1, 5 do s = s + j end end return s";
+        let r = run(src, Some(10));
+        assert_eq!(r.out, "3000");
+        assert_eq!(r.stats.aborts.get(&AbortReason::ShortLoop), Some(&2), "{:?}", r.stats);
+        assert!(r.stats.traces.iter().all(|t| t.location.ends_with("LoadI")), "{:?}", r.stats);
+        assert_eq!(
+            r.stats.given_up.get("too few iterations per entry"),
+            Some(&1),
+            "{:?}",
+            r.stats.given_up
+        );
+    }
+
+    #[test]
     fn given_up_loops_are_counted_and_block_outer_loops() {
         // The inner loop's call aborts its recordings twice: given up. The
         // outer loop's recording then stops at the same call: given up at
         // its first abort there, not after the back-off.
         let src = "local function f(x) return x end local s = 0 \
-                   for i = 1, 300 do for j = 1, 3 do s = s + f(j) end end return s";
+                   for i = 1, 40 do for j = 1, 30 do s = s + f(j) end end return s";
         let plain = run(src, None);
-        assert_eq!(plain.out, "1800");
+        assert_eq!(plain.out, "18600");
         let r = run(src, Some(10));
         assert_eq!(r.out, plain.out);
         let g = &r.stats.given_up;
