@@ -31,9 +31,11 @@
 //! [`merge_point`]: when the driver says a loop is hot, `record_loop`
 //! records each instruction and then executes it itself (`exec`, a copy
 //! of the VM's semantics for the recordable subset only: moves, constants,
-//! arithmetic and bitwise operations on numbers, comparisons, tests, jumps,
-//! numeric `for`, table accesses with integer keys), following the
-//! iteration to the next back-edge. The first
+//! arithmetic and bitwise operations on numbers, comparisons and equality
+//! (numbers, strings, tables without `__eq`), tests, jumps, numeric `for`,
+//! `#`, `break`'s no-op `Close`, table reads and writes by any key on tables
+//! whose metatable lacks the metamethod concerned, and calls of `math`'s
+//! float functions), following the iteration to the next back-edge. The first
 //! instruction it cannot record is handed back to the VM (the recording is
 //! abandoned and its pc returned). The VM's dispatch loop thus has no
 //! per-instruction JIT cost; per back-edge it tests a local `bool`
@@ -126,7 +128,10 @@
 //! interpretation once its trace was discarded, or when two recordings in
 //! a row stop at the same never-recordable instruction (a call, a field
 //! access), or when its first recording stops at an instruction that
-//! already made another loop (typically an inner one) give up this way.
+//! already made another loop (typically an inner one) give up this way,
+//! or when a counted loop about to be recorded has fewer than
+//! `MIN_ITERATIONS` iterations left twice in a row (a sample of its trip
+//! count: a short loop would cost more to enter and leave than it saves).
 //! Each of these decisions is counted, by reason, under "loops given up"
 //! in `--jit-stats`.
 //!
@@ -2424,6 +2429,15 @@ mod tests {
         jit
     }
 
+    /// Runs `src` interpreted, then checks that the JIT runs give the same
+    /// result and that compiled code ran.
+    fn check_compiled_like_interpreter(src: &str) -> Run {
+        let expected = run(src, None).out;
+        let r = check(src, &expected);
+        assert_compiled_and_ran(&r);
+        r
+    }
+
     fn assert_compiled_and_ran(r: &Run) {
         assert!(
             r.stats.traces_compiled >= 1,
@@ -2498,9 +2512,7 @@ mod tests {
               x = x ~ (i << (i % 70)) ~ (i >> (i % 67)) ~ (x << 3) ~ (x >> 61) \
               x = (x & 0xffffffffff) | (i << 64) | (i >> -2) \
             end return x";
-        let expected = run(src, None).out;
-        let r = check(src, &expected);
-        assert_compiled_and_ran(&r);
+        check_compiled_like_interpreter(src);
     }
 
     #[test]
@@ -2647,9 +2659,7 @@ mod tests {
         let src = "local a, s, f = {}, 'abc', 0.0 \
              for i = 1, 1000 do a[#a + 1] = i; f = f + i % 2.5 + (i * 0.5) // 3 + #s end \
              return #a, a[1000], f";
-        let expected = run(src, None).out;
-        let r = check(src, &expected);
-        assert_compiled_and_ran(&r);
+        check_compiled_like_interpreter(src);
     }
 
     #[test]
@@ -2660,9 +2670,7 @@ mod tests {
                if i == i + 0.0 then n = n + 100 end if i == 0.5 then n = n + 1000 end \
                if i == 700 then setmetatable(a, {__eq = function() return true end}) setmetatable(b, getmetatable(a)) end \
              end return n";
-        let expected = run(src, None).out;
-        let r = check(src, &expected);
-        assert_compiled_and_ran(&r);
+        check_compiled_like_interpreter(src);
     }
 
     #[test]
@@ -2672,9 +2680,7 @@ mod tests {
                if x < y then n = n + 1 end if x <= y then n = n + 10 end \
                for j = 1, 10 do if j > 2 then break end n = n + 100 end end \
              return n";
-        let expected = run(src, None).out;
-        let r = check(src, &expected);
-        assert_compiled_and_ran(&r);
+        check_compiled_like_interpreter(src);
     }
 
     #[test]
@@ -2756,8 +2762,17 @@ mod tests {
         let src = "local s = 0 for i = 1, 200 do for j = 1, 5 do s = s + j end end return s";
         let r = run(src, Some(10));
         assert_eq!(r.out, "3000");
-        assert_eq!(r.stats.aborts.get(&AbortReason::ShortLoop), Some(&2), "{:?}", r.stats);
-        assert!(r.stats.traces.iter().all(|t| t.location.ends_with("LoadI")), "{:?}", r.stats);
+        assert_eq!(
+            r.stats.aborts.get(&AbortReason::ShortLoop),
+            Some(&2),
+            "{:?}",
+            r.stats
+        );
+        assert!(
+            r.stats.traces.iter().all(|t| t.location.ends_with("LoadI")),
+            "{:?}",
+            r.stats
+        );
         assert_eq!(
             r.stats.given_up.get("too few iterations per entry"),
             Some(&1),
