@@ -73,7 +73,10 @@
 //!
 //! # Red state
 //!
-//! The red slots are the registers of the loop's frame, `stack[base + i]`;
+//! The red slots are the registers of the loop's frame, `stack[base + i]`,
+//! plus one read-only slot, `CLOSURE_SLOT`, holding the running closure
+//! (upvalue and global reads go through it: a helper reads the upvalue,
+//! closed or open on the stack below the frame, and its tag is guarded);
 //! the tag is the `Value`'s type tag (`TAG_*`) and the bits its payload
 //! ([`Value::to_raw`]). Nil and booleans travel as integers (0/1), integers
 //! as `i64`, floats as `f64` bits, references as `Gc` addresses.
@@ -461,12 +464,41 @@ pub fn detach(vm: &mut Vm, opts: &crate::cli::Options) {
 /// The registers of the loop's frame as the JIT's red slots.
 struct LuaFrame<'a> {
     regs: &'a mut [Value],
+    /// The running closure: red slot [`CLOSURE_SLOT`].
+    closure: Gc<LClosure>,
+}
+
+/// The red slot that holds the running closure (read-only: traces read
+/// upvalues through it; it is never written).
+const CLOSURE_SLOT: u32 = u32::MAX;
+
+/// What recording sees of the frame besides its registers: the running
+/// closure, the stack below the frame (where open upvalues live), and the
+/// stack's address for compiled code (the stack is never reallocated).
+struct FrameCtx<'a> {
+    closure: Gc<LClosure>,
+    below: &'a [Value],
+    stack_addr: usize,
+}
+
+impl FrameCtx<'_> {
+    /// The value of upvalue `u` of the running closure, if it is closed or
+    /// open on a register below the frame (never on the frame itself:
+    /// upvalues are created by enclosing activations, which are below it).
+    fn upval(&self, u: u8) -> Option<Value> {
+        let uv = *self.closure.get().upvals.get(u as usize)?;
+        match *uv.get() {
+            UpVal::Closed(v) => Some(v),
+            UpVal::Open(i) => self.below.get(i).copied(),
+        }
+    }
 }
 
 // SAFETY: the tag of a slot is the `Value`'s own enum discriminant
 // (`Value::to_raw`), so two values with the same tag always have the same
 // payload type: integers for nil/bool/int, f64 bits for floats, and for
-// strings/tables/functions the address of a live `Gc` object of that type.
+// strings/tables/functions the address of a live `Gc` object of that type
+// (the closure slot holds the frame's own function, alive while it runs).
 // Values written back (`write_slot`) are rebuilt with `Value::from_raw`
 // from bits that either came out of a slot with the same tag on entry or
 // are constants of the running prototype (kept alive by the closure being
@@ -476,6 +508,9 @@ struct LuaFrame<'a> {
 // alive (all of them are also still in the register window, a GC root).
 unsafe impl RedFrame for LuaFrame<'_> {
     fn read_slot(&self, slot: u32) -> (u8, u64) {
+        if slot == CLOSURE_SLOT {
+            return Value::LFn(self.closure).to_raw();
+        }
         match self.regs.get(slot as usize) {
             Some(v) => v.to_raw(),
             None => (TAG_NIL, 0),
@@ -522,7 +557,10 @@ pub fn merge_point(vm: &mut Vm, proto: &Proto, base: usize, pc: usize) -> usize 
             proto,
         );
     }
-    run_loop(jit, &mut vm.stack, proto, base, pc)
+    let Some(closure) = vm.frames.last().map(|f| f.cl) else {
+        return pc;
+    };
+    run_loop(jit, &mut vm.stack, closure, proto, base, pc)
 }
 
 /// A loop header that may still be traced (or that is not a loop header).
@@ -569,15 +607,32 @@ fn first_merge_point(jit: &mut LuaJit, running: Option<Rc<Proto>>, proto: &Proto
 
 /// [`merge_point`] past the first visit: the driver decides whether to
 /// interpret, run compiled code or record.
-fn run_loop(jit: &mut LuaJit, stack: &mut [Value], proto: &Proto, base: usize, pc: usize) -> usize {
-    let regs = window(stack, base, proto.max_stack as usize);
+fn run_loop(
+    jit: &mut LuaJit,
+    stack: &mut [Value],
+    closure: Gc<LClosure>,
+    proto: &Proto,
+    base: usize,
+    pc: usize,
+) -> usize {
+    let stack_addr = stack.as_ptr() as usize;
+    let (below, rest) = stack.split_at_mut(base.min(stack.len()));
+    let ctx = FrameCtx {
+        closure,
+        below,
+        stack_addr,
+    };
+    let regs = window(rest, 0, proto.max_stack as usize);
     let mut pc = pc;
     loop {
         let green: Green = (proto.id, pc as u32);
-        let rec = match jit
-            .driver
-            .can_enter_jit(green, &mut LuaFrame { regs: &mut *regs })
-        {
+        let rec = match jit.driver.can_enter_jit(
+            green,
+            &mut LuaFrame {
+                regs: &mut *regs,
+                closure,
+            },
+        ) {
             Enter::Interpret => {
                 if !jit.streaks.is_empty() {
                     jit.note_streak(green, false);
@@ -625,7 +680,7 @@ fn run_loop(jit: &mut LuaJit, stack: &mut [Value], proto: &Proto, base: usize, p
                 r
             }
         };
-        match record_loop(jit, rec, proto, regs, pc) {
+        match record_loop(jit, rec, &ctx, proto, regs, pc) {
             // Back at a merge point with the recording closed (compiled or
             // not): enter the new trace at once.
             Stop::Closed(next) => pc = next,
@@ -665,6 +720,7 @@ enum Stop {
 fn record_loop(
     jit: &mut LuaJit,
     mut rec: Box<Recorder<Green>>,
+    ctx: &FrameCtx,
     proto: &Proto,
     regs: &mut [Value],
     mut pc: usize,
@@ -673,7 +729,7 @@ fn record_loop(
     // unrolled into this trace).
     let mut unrolled = 0u32;
     loop {
-        if let Err(reason) = record(&mut rec, proto, regs, pc) {
+        if let Err(reason) = record(&mut rec, ctx, proto, regs, pc) {
             let never = proto.code.get(pc).is_some_and(|i| match i {
                 // Calls are recordable only for a few native functions.
                 Instr::Call(a, b, c) => float_call(regs, a, b, c).is_none(),
@@ -686,7 +742,7 @@ fn record_loop(
             }
             return Stop::Abandoned(pc);
         }
-        let Some(next) = exec(proto, regs, pc) else {
+        let Some(next) = exec(ctx, proto, regs, pc) else {
             // `record` accepted what `exec` refuses: cannot happen; the VM
             // executes the instruction.
             jit.abandon(rec, AbortReason::NotRecordable, (proto.id, pc as u32));
@@ -742,6 +798,8 @@ fn recordable_kind(i: &Instr) -> bool {
             | Instr::LoadBool(..)
             | Instr::LFalseSkip(..)
             | Instr::LoadNil(..)
+            | Instr::GetUpval(..)
+            | Instr::GetTabUp(..)
             | Instr::Add(..)
             | Instr::Sub(..)
             | Instr::Mul(..)
@@ -775,7 +833,7 @@ fn recordable_kind(i: &Instr) -> bool {
 /// Executes the recordable instruction at `pc` on the frame's registers,
 /// exactly as the VM's dispatch loop does; returns the next pc, or None
 /// (nothing changed) for anything else.
-fn exec(proto: &Proto, regs: &mut [Value], pc: usize) -> Option<usize> {
+fn exec(ctx: &FrameCtx, proto: &Proto, regs: &mut [Value], pc: usize) -> Option<usize> {
     let instr = proto.code.get(pc)?;
     let k = |x: u16, regs: &[Value]| -> Option<Value> {
         if x & RK_CONST != 0 {
@@ -835,6 +893,11 @@ fn exec(proto: &Proto, regs: &mut [Value], pc: usize) -> Option<usize> {
         Instr::GetTable(a, b, c) => match (r(b, regs)?, k(c, regs)?) {
             (Value::Table(t), Value::Int(i)) => (a, array_get(t.get(), i)?),
             (Value::Table(t), key) if ref_key(key) => (a, hash_get(t.get(), key)?),
+            _ => return None,
+        },
+        Instr::GetUpval(a, u) => (a, ctx.upval(u)?),
+        Instr::GetTabUp(a, u, c) => match (ctx.upval(u)?, *proto.consts.get(c as usize)?) {
+            (Value::Table(t), key @ Value::Str(_)) => (a, hash_get(t.get(), key)?),
             _ => return None,
         },
         Instr::GetField(a, b, c) => match (r(b, regs)?, *proto.consts.get(c as usize)?) {
@@ -1926,6 +1989,93 @@ fn record_float_call(rec: &mut Rec, regs: &[Value], a: u8, b: u8, c: u8) -> Res<
     Ok(())
 }
 
+/// Upvalue `idx` of closure `cl` as (tag, bits); `stack` is the VM stack's
+/// address (where open upvalues live).
+///
+/// # Safety
+/// `cl` is a live `LClosure` with more than `idx` upvalues, and an open
+/// upvalue's index is in the stack.
+unsafe fn upval_raw(cl: usize, idx: i64, stack: usize) -> (u8, u64) {
+    // SAFETY: per this function's contract.
+    let cl = unsafe { &*(cl as *const LClosure) };
+    match *cl.upvals[idx as usize].get() {
+        UpVal::Closed(v) => v.to_raw(),
+        // SAFETY: an open upvalue indexes the stack, which is never
+        // reallocated (`Vm::new`).
+        UpVal::Open(i) => unsafe { *(stack as *const Value).add(i) }.to_raw(),
+    }
+}
+
+// The upvalue helpers below are called by traces with the running closure
+// (red slot `CLOSURE_SLOT`, alive as the frame's function), an upvalue
+// index checked at recording time against the prototype's upvalue count
+// (every closure of it has that many), and the VM's stack address.
+extern "C" fn h_upval_tag(cl: usize, idx: i64, stack: usize) -> i64 {
+    // SAFETY: see above.
+    unsafe { upval_raw(cl, idx, stack) }.0 as i64
+}
+extern "C" fn h_upval_bits(cl: usize, idx: i64, stack: usize) -> i64 {
+    // SAFETY: see above.
+    unsafe { upval_raw(cl, idx, stack) }.1 as i64
+}
+extern "C" fn h_upval_ref(cl: usize, idx: i64, stack: usize) -> usize {
+    // SAFETY: see above.
+    unsafe { upval_raw(cl, idx, stack) }.1 as usize
+}
+extern "C" fn h_upval_num(cl: usize, idx: i64, stack: usize) -> f64 {
+    // SAFETY: see above.
+    f64::from_bits(unsafe { upval_raw(cl, idx, stack) }.1)
+}
+
+/// Records a read of upvalue `u` of the running closure: its tag, guarded
+/// against the one seen now, then its payload.
+fn record_upval(rec: &mut Rec, ctx: &FrameCtx, u: u8) -> Res<(Value, Operand)> {
+    let v = ctx.upval(u).ok_or(NR)?;
+    let cl = rec.read(CLOSURE_SLOT, TAG_LFN, Type::Ref);
+    let args = [
+        cl,
+        Operand::Int(u as i64),
+        Operand::Int(ctx.stack_addr as i64),
+    ];
+    const ARGS: &[Type] = &[Type::Ref, Type::Int, Type::Int];
+    type H<T> = extern "C" fn(usize, i64, usize) -> T;
+    let tag = v.to_raw().0;
+    let d = helper(
+        "lua_upval_tag",
+        h_upval_tag as H<i64> as usize,
+        ARGS,
+        Type::Int,
+        EffectKind::ReadsHeap,
+    );
+    let t = rec.call(d, &args);
+    let same = op(rec, Opcode::IntEq, &[t, Operand::Int(tag as i64)]);
+    branch(rec, same, true);
+    let d = match mty(tag) {
+        Type::Float => helper(
+            "lua_upval_num",
+            h_upval_num as H<f64> as usize,
+            ARGS,
+            Type::Float,
+            EffectKind::ReadsHeap,
+        ),
+        Type::Ref => helper(
+            "lua_upval_ref",
+            h_upval_ref as H<usize> as usize,
+            ARGS,
+            Type::Ref,
+            EffectKind::ReadsHeap,
+        ),
+        _ => helper(
+            "lua_upval_bits",
+            h_upval_bits as H<i64> as usize,
+            ARGS,
+            Type::Int,
+            EffectKind::ReadsHeap,
+        ),
+    };
+    Ok((v, rec.call(d, &args)))
+}
+
 /// Guards that the integer `y` (concretely non-zero) is non-zero.
 fn guard_nonzero(rec: &mut Rec, y: Operand) {
     let c = op(rec, Opcode::IntNe, &[y, Operand::Int(0)]);
@@ -1974,7 +2124,7 @@ fn record_arith(
 }
 
 /// Records one instruction (see the module docs).
-fn record(rec: &mut Rec, proto: &Proto, regs: &[Value], pc: usize) -> Res<()> {
+fn record(rec: &mut Rec, ctx: &FrameCtx, proto: &Proto, regs: &[Value], pc: usize) -> Res<()> {
     let instr = proto.code.get(pc).ok_or(NR)?;
     rec.at((proto.id, pc as u32));
     let w = |rec: &mut Rec, r: u8, v: Value, o: Operand| wr(rec, regs, r as u32, v.to_raw().0, o);
@@ -2125,6 +2275,17 @@ fn record(rec: &mut Rec, proto: &Proto, regs: &[Value], pc: usize) -> Res<()> {
             } else {
                 record_hget(rec, regs, a, t, key)
             }
+        }
+        Instr::GetUpval(a, u) => {
+            let (v, o) = record_upval(rec, ctx, u)?;
+            w(rec, a, v, o)
+        }
+        Instr::GetTabUp(a, u, c) => {
+            let t = record_upval(rec, ctx, u)?;
+            let kv = *proto.consts.get(c as usize).ok_or(NR)?;
+            let Value::Str(_) = kv else { return Err(NR) };
+            let key = (kv, konst(rec, kv));
+            record_hget(rec, regs, a, t, key)
         }
         Instr::GetField(a, b, c) => {
             let t = rd(rec, regs, b as u32)?;
