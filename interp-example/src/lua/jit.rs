@@ -126,10 +126,8 @@
 //! traces that average too few iterations per entry), this module gives a
 //! loop up ("dead": its back-edges lose their merge point) when the driver
 //! blacklisted it, when its traces average fewer than `MIN_ITERATIONS`
-//! iterations per entry over `CHECK_EVERY` entries, when its discarded
-//! trace averaged fewer than two iterations per entry (rather than
-//! retracing it: the recorded path was not the common one), when a
-//! retrace of a discarded trace is discarded too, after a long streak of plain
+//! iterations per entry over `CHECK_EVERY` entries, when a retrace of a
+//! discarded trace is discarded too, after a long streak of plain
 //! interpretation once its trace was discarded, or when two recordings in
 //! a row stop at the same never-recordable instruction (a call, a field
 //! access), or when its first recording stops at an instruction that
@@ -347,21 +345,6 @@ impl LuaJit {
             return;
         }
         *n = 0;
-        let (entries, iterations) = self.trace_totals(g);
-        if entries > 0 && iterations < MIN_ITERATIONS * entries {
-            if self.debug {
-                let loc = print_green(&self.protos.borrow(), &g);
-                eprintln!("lua jit: {loc}: {iterations} iterations in {entries} entries: dead");
-            }
-            self.entries.remove(&g);
-            self.streaks.remove(&g);
-            self.mark_dead(g, "too few iterations per entry");
-        }
-    }
-
-    /// Entries into and iterations of the traces compiled so far for the
-    /// loop at `g`.
-    fn trace_totals(&self, g: Green) -> (u64, u64) {
         let loc = print_green(&self.protos.borrow(), &g);
         let stats = self.driver.stats();
         let (mut entries, mut iterations) = (0u64, 0u64);
@@ -369,14 +352,14 @@ impl LuaJit {
             entries += t.entries;
             iterations += t.iterations;
         }
-        (entries, iterations)
-    }
-
-    /// Whether the traces compiled for the loop at `g` so far average
-    /// fewer than two iterations per entry.
-    fn traces_rarely_iterate(&self, g: Green) -> bool {
-        let (entries, iterations) = self.trace_totals(g);
-        entries > 0 && iterations < 2 * entries
+        if entries > 0 && iterations < MIN_ITERATIONS * entries {
+            if self.debug {
+                eprintln!("lua jit: {loc}: {iterations} iterations in {entries} entries: dead");
+            }
+            self.entries.remove(&g);
+            self.streaks.remove(&g);
+            self.mark_dead(g, "too few iterations per entry");
+        }
     }
 
     /// Gives the loop at `g` up for good: counts it under `reason` and
@@ -665,17 +648,6 @@ fn run_loop(
                 return npc as usize;
             }
             Enter::Record(r) => {
-                if jit.streaks.contains_key(&green) && jit.traces_rarely_iterate(green) {
-                    // The loop's discarded trace hardly ever completed an
-                    // iteration: its recorded path is not the loop's
-                    // common one, and without side traces a retrace would
-                    // fare no better.
-                    jit.streaks.remove(&green);
-                    jit.entries.remove(&green);
-                    jit.mark_dead(green, "its trace rarely completed an iteration");
-                    jit.driver.abandon(r, AbortReason::NotRecordable);
-                    return pc;
-                }
                 if jit.streaks.contains_key(&green) && !jit.retraced.insert(green) {
                     // The loop had a trace, which the driver discarded (it
                     // exited too early or was refused entry too often),
@@ -2964,26 +2936,6 @@ mod tests {
         );
         assert_eq!(
             r.stats.given_up.get("too few iterations per entry"),
-            Some(&1),
-            "{:?}",
-            r.stats.given_up
-        );
-    }
-
-    #[test]
-    fn loops_whose_trace_rarely_iterates_are_not_retraced() {
-        // The trace follows one parity's branch and exits at the next
-        // iteration: discarded by the driver, then given up instead of
-        // being recorded and compiled again.
-        let src = "local s = 0 for i = 1, 3000 do \
-                   if i % 2 == 0 then s = s + 1 else s = s + 2 end end return s";
-        let r = run(src, Some(10));
-        assert_eq!(r.out, "4500");
-        assert_eq!(r.stats.traces_compiled, 1, "{:?}", r.stats);
-        assert_eq!(
-            r.stats
-                .given_up
-                .get("its trace rarely completed an iteration"),
             Some(&1),
             "{:?}",
             r.stats.given_up
