@@ -499,6 +499,28 @@ impl Table {
     }
 
     #[inline]
+    /// Where `t[k]` is stored, if it has an array slot or a node (its
+    /// value may be nil). The JIT's table helpers give compiled code this
+    /// address to load the element from.
+    pub fn slot(&self, k: Value) -> Option<&Value> {
+        let int_slot = |i: i64| {
+            if (i as u64).wrapping_sub(1) < self.arr.len() as u64 {
+                Some(&self.arr[(i - 1) as usize])
+            } else {
+                self.find_int(i).map(|n| &self.nodes[n].val)
+            }
+        };
+        match k {
+            Value::Int(i) => int_slot(i),
+            Value::Nil => None,
+            Value::Num(f) => match float_to_int_exact(f) {
+                Some(i) => int_slot(i),
+                None => self.find_node(&k).map(|n| &self.nodes[n].val),
+            },
+            _ => self.find_node(&k).map(|n| &self.nodes[n].val),
+        }
+    }
+
     pub fn get_int(&self, i: i64) -> Value {
         if (i as u64).wrapping_sub(1) < self.arr.len() as u64 {
             return self.arr[(i - 1) as usize];
