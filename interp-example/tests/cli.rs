@@ -114,3 +114,37 @@ fn out_of_memory_is_a_lua_error() {
     }
     let _ = std::fs::remove_file(file);
 }
+
+#[test]
+fn dump_names_where_a_recording_aborted() {
+    // The loop starts at line 3; its recording stops at line 4's call of
+    // a Lua function (not recordable): the dump names both places.
+    let dir = std::env::temp_dir();
+    let pid = std::process::id();
+    let src = dir.join(format!("interp-example-abort-{pid}.lua"));
+    let dump = dir.join(format!("interp-example-abort-{pid}.dump"));
+    std::fs::write(
+        &src,
+        "local function f(x) return x end\nlocal s = 0\nfor i = 1, 500 do s = s + i\n  s = s + f(i) end\nprint(s)\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(bin().args([
+        "--jit-threshold",
+        "10",
+        &format!("--jit-dump={}", dump.display()),
+        src.to_str().unwrap(),
+    ]));
+    let text = std::fs::read_to_string(&dump).unwrap_or_default();
+    let _ = std::fs::remove_file(&dump);
+    let _ = std::fs::remove_file(&src);
+    assert_eq!((code, out.as_str()), (0, "250500\n"), "{err}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("---- abort recording"))
+        .unwrap_or_else(|| panic!("no abort in the dump: {text}"));
+    assert!(
+        line.contains(".lua:3 ") && line.contains(" at ") && line.contains(".lua:4 "),
+        "{line}"
+    );
+    assert!(line.ends_with("operation not recordable"), "{line}");
+}

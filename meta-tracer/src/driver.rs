@@ -215,7 +215,7 @@ impl<G: Green> JitDriver<G> {
     /// Called by the interpreter at every merge point while recording.
     pub fn recording_at(&mut self, rec: Box<Recorder<G>>, green: G) -> Recording<G> {
         if let Some(reason) = rec.aborted() {
-            self.abort(rec.start(), reason);
+            self.abort(rec.start(), rec.current(), reason);
             return Recording::Done;
         }
         if green != rec.start() {
@@ -230,7 +230,7 @@ impl<G: Green> JitDriver<G> {
     #[allow(clippy::boxed_local)]
     pub fn abandon(&mut self, rec: Box<Recorder<G>>, reason: AbortReason) {
         let reason = rec.aborted().unwrap_or(reason);
-        self.abort(rec.start(), reason);
+        self.abort(rec.start(), rec.current(), reason);
     }
 
     /// Counts a loop that the interpreter gave up on by its own policy
@@ -245,7 +245,7 @@ impl<G: Green> JitDriver<G> {
         self.stats().report()
     }
 
-    fn abort(&mut self, start: G, reason: AbortReason) {
+    fn abort(&mut self, start: G, at: Option<G>, reason: AbortReason) {
         if let Some(t0) = self.recording_since.take() {
             self.stats.time_tracing += t0.elapsed();
         }
@@ -257,8 +257,12 @@ impl<G: Green> JitDriver<G> {
             self.stats.blacklisted += 1;
             self.hot.make_dead(hot_slot(&start));
         }
+        let at = match at {
+            Some(g) if g != start => format!(" at {}", (self.printer)(&g)),
+            _ => String::new(),
+        };
         self.dump_text(&format!(
-            "---- abort recording at {loc}: {reason}{}\n",
+            "---- abort recording of the loop at {loc}{at}: {reason}{}\n",
             if black { " (blacklisted)" } else { "" }
         ));
     }
@@ -268,10 +272,11 @@ impl<G: Green> JitDriver<G> {
             self.stats.time_tracing += t0.elapsed();
         }
         let start = rec.start();
+        let at = rec.current();
         let (mut trace, greens) = match rec.close() {
             Ok(x) => x,
             Err(reason) => {
-                self.abort(start, reason);
+                self.abort(start, at, reason);
                 return;
             }
         };
@@ -322,7 +327,7 @@ impl<G: Green> JitDriver<G> {
                     "---- trace {id} at {location}: backend {} failed: {e}\n",
                     self.backend.name()
                 ));
-                self.abort(start, AbortReason::CompileFailed);
+                self.abort(start, None, AbortReason::CompileFailed);
                 return;
             }
         };

@@ -234,6 +234,13 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
     }
 
     /// The green location where the recording started.
+    /// The location of the instruction being recorded (None before the
+    /// first one): where an abort happened.
+    pub fn current(&self) -> Option<G> {
+        self.greens.get(self.current as usize).copied()
+    }
+
+    /// The location the recording started at (the loop header).
     pub fn start(&self) -> G {
         self.start
     }
