@@ -233,7 +233,6 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
         r
     }
 
-    /// The green location where the recording started.
     /// The location of the instruction being recorded (None before the
     /// first one): where an abort happened.
     pub fn current(&self) -> Option<G> {

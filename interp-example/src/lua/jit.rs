@@ -1901,36 +1901,13 @@ extern "C" fn h_native_fn(f: usize) -> i64 {
     // GC root for as long as the trace runs; `f` is immutable.
     unsafe { (*(f as *const NClosure)).f as usize as i64 }
 }
-extern "C" fn h_sqrt(x: f64) -> f64 {
-    x.sqrt()
-}
-extern "C" fn h_sin(x: f64) -> f64 {
-    x.sin()
-}
-extern "C" fn h_cos(x: f64) -> f64 {
-    x.cos()
-}
-extern "C" fn h_tan(x: f64) -> f64 {
-    x.tan()
-}
-extern "C" fn h_exp(x: f64) -> f64 {
-    x.exp()
-}
 
 /// Records a [`float_call`]: a guard that the register still holds the
 /// same native function (by its code address: a function value recreated
 /// at the same place passes only if it is the same function), then a pure
 /// call of the computation on the float argument.
 fn record_float_call(rec: &mut Rec, regs: &[Value], a: u8, b: u8, c: u8) -> Res<()> {
-    let ((name, _), _) = float_call(regs, a, b, c).ok_or(NR)?;
-    let h: extern "C" fn(f64) -> f64 = match name {
-        "sqrt" => h_sqrt,
-        "sin" => h_sin,
-        "cos" => h_cos,
-        "tan" => h_tan,
-        "exp" => h_exp,
-        _ => return Err(NR),
-    };
+    let ((name, h), _) = float_call(regs, a, b, c).ok_or(NR)?;
     let (fv, fo) = rd(rec, regs, a as u32)?;
     let Value::NFn(nf) = fv else {
         return Err(NR);

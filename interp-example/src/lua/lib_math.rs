@@ -57,25 +57,41 @@ fn f1(vm: &mut Vm, base: usize, n: usize, name: &str, f: fn(f64) -> f64) -> LRes
 }
 
 // The float functions the JIT can record as pure calls (see
-// `float_function`): named, so that their addresses identify them.
+// `float_function`): named, so that their addresses identify them, and
+// computing through `extern "C"` functions that compiled code calls too.
+extern "C" fn c_sqrt(x: f64) -> f64 {
+    x.sqrt()
+}
+extern "C" fn c_sin(x: f64) -> f64 {
+    x.sin()
+}
+extern "C" fn c_cos(x: f64) -> f64 {
+    x.cos()
+}
+extern "C" fn c_tan(x: f64) -> f64 {
+    x.tan()
+}
+extern "C" fn c_exp(x: f64) -> f64 {
+    x.exp()
+}
 fn sqrt(vm: &mut Vm, b: usize, n: usize) -> LResult<R> {
-    f1(vm, b, n, "sqrt", f64::sqrt)
+    f1(vm, b, n, "sqrt", |x| c_sqrt(x))
 }
 fn sin(vm: &mut Vm, b: usize, n: usize) -> LResult<R> {
-    f1(vm, b, n, "sin", f64::sin)
+    f1(vm, b, n, "sin", |x| c_sin(x))
 }
 fn cos(vm: &mut Vm, b: usize, n: usize) -> LResult<R> {
-    f1(vm, b, n, "cos", f64::cos)
+    f1(vm, b, n, "cos", |x| c_cos(x))
 }
 fn tan(vm: &mut Vm, b: usize, n: usize) -> LResult<R> {
-    f1(vm, b, n, "tan", f64::tan)
+    f1(vm, b, n, "tan", |x| c_tan(x))
 }
 fn exp(vm: &mut Vm, b: usize, n: usize) -> LResult<R> {
-    f1(vm, b, n, "exp", f64::exp)
+    f1(vm, b, n, "exp", |x| c_exp(x))
 }
 
-/// A float function's name and computation.
-pub type FloatOp = (&'static str, fn(f64) -> f64);
+/// A float function's name and computation (callable from compiled code).
+pub type FloatOp = (&'static str, extern "C" fn(f64) -> f64);
 
 /// If `f` is one of `math`'s float functions of one number (`sqrt`, `sin`,
 /// `cos`, `tan`, `exp`), its name and the computation it does on a number
@@ -83,13 +99,17 @@ pub type FloatOp = (&'static str, fn(f64) -> f64);
 /// (Function addresses identify them: a false negative, two addresses for
 /// one function, only means the call is not recorded.)
 pub fn float_function(f: crate::lua::vm::NativeFn) -> Option<FloatOp> {
-    type Entry = (crate::lua::vm::NativeFn, &'static str, fn(f64) -> f64);
+    type Entry = (
+        crate::lua::vm::NativeFn,
+        &'static str,
+        extern "C" fn(f64) -> f64,
+    );
     let table: [Entry; 5] = [
-        (sqrt, "sqrt", f64::sqrt),
-        (sin, "sin", f64::sin),
-        (cos, "cos", f64::cos),
-        (tan, "tan", f64::tan),
-        (exp, "exp", f64::exp),
+        (sqrt, "sqrt", c_sqrt),
+        (sin, "sin", c_sin),
+        (cos, "cos", c_cos),
+        (tan, "tan", c_tan),
+        (exp, "exp", c_exp),
     ];
     let a = f as usize;
     table

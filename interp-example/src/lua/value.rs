@@ -498,10 +498,10 @@ impl Table {
         }
     }
 
-    #[inline]
     /// Where `t[k]` is stored, if it has an array slot or a node (its
     /// value may be nil). The JIT's table helpers give compiled code this
     /// address to load the element from.
+    #[inline]
     pub fn slot(&self, k: Value) -> Option<&Value> {
         let int_slot = |i: i64| {
             if (i as u64).wrapping_sub(1) < self.arr.len() as u64 {
