@@ -194,10 +194,12 @@ impl Code {
         }
     }
 
+    /// The number of instructions.
     pub fn len(&self) -> usize {
         self.cells.len()
     }
 
+    /// Whether there are no instructions.
     pub fn is_empty(&self) -> bool {
         self.cells.is_empty()
     }
