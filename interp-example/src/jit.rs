@@ -21,16 +21,23 @@ pub fn config(opts: &Options) -> JitConfig {
     c
 }
 
-/// The machine-code backend (Cranelift, x86-64). If the host cannot be
-/// targeted, falls back to the IR interpreter backend with a warning.
+/// The machine-code backend (Cranelift, x86-64), created when the first
+/// trace is compiled (a program without hot loops never pays for it). If
+/// the host cannot be targeted, falls back to the IR interpreter backend
+/// with a warning.
 pub fn backend() -> Box<dyn Backend> {
-    match backend_x86_64::CraneliftBackend::new() {
-        Ok(b) => Box::new(b),
-        Err(e) => {
-            eprintln!("interp-example: native backend unavailable ({e}); using the IR interpreter");
-            Box::new(IrInterpreter)
-        }
-    }
+    Box::new(LazyBackend::new(
+        "cranelift-x86_64",
+        || match backend_x86_64::CraneliftBackend::new() {
+            Ok(b) => Box::new(b),
+            Err(e) => {
+                eprintln!(
+                    "interp-example: native backend unavailable ({e}); using the IR interpreter"
+                );
+                Box::new(IrInterpreter)
+            }
+        },
+    ))
 }
 
 /// A driver for an interpreter whose green key is `G`.

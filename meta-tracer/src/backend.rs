@@ -102,6 +102,82 @@ pub trait Backend {
     ) -> Result<Box<dyn CompiledTrace>, CompileError>;
 }
 
+/// A backend created on its first compilation. Creating a code generator
+/// has a cost of its own (Cranelift's host detection and settings: about
+/// 20,000 instructions), which a program that never compiles a loop should
+/// not pay.
+pub struct LazyBackend {
+    name: &'static str,
+    make: Option<Box<dyn FnOnce() -> Box<dyn Backend>>>,
+    made: Option<Box<dyn Backend>>,
+}
+
+impl LazyBackend {
+    /// A backend that `make` will create when the first trace is compiled;
+    /// `name` stands for it until then (the created backend's own name is
+    /// reported afterwards).
+    pub fn new(name: &'static str, make: impl FnOnce() -> Box<dyn Backend> + 'static) -> Self {
+        LazyBackend {
+            name,
+            make: Some(Box::new(make)),
+            made: None,
+        }
+    }
+
+    /// True once the backend has been created.
+    pub fn is_created(&self) -> bool {
+        self.made.is_some()
+    }
+}
+
+impl Backend for LazyBackend {
+    fn name(&self) -> &'static str {
+        self.made.as_ref().map_or(self.name, |b| b.name())
+    }
+    fn compile(
+        &mut self,
+        trace: &Trace,
+        opts: &CompileOptions,
+    ) -> Result<Box<dyn CompiledTrace>, CompileError> {
+        if let Some(make) = self.make.take() {
+            self.made = Some(make());
+        }
+        match self.made.as_mut() {
+            Some(b) => b.compile(trace, opts),
+            None => Err(CompileError::Unsupported("no backend".into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod lazy_backend_tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    #[test]
+    fn created_on_first_compile_only_and_then_named_by_itself() {
+        let made = Rc::new(Cell::new(0));
+        let m2 = made.clone();
+        let mut b = LazyBackend::new("pending", move || {
+            m2.set(m2.get() + 1);
+            Box::new(IrInterpreter)
+        });
+        assert_eq!(
+            (b.name(), b.is_created(), made.get()),
+            ("pending", false, 0)
+        );
+        let t = crate::ir_parse::parse_trace("label i0=s0:0\ni1 = int_add i0, 1\njump i1\n")
+            .expect("parses");
+        let opts = CompileOptions::default();
+        assert!(b.compile(&t, &opts).is_ok());
+        assert!(b.compile(&t, &opts).is_ok());
+        assert_eq!(made.get(), 1, "created exactly once");
+        assert_eq!(b.name(), "ir-interpreter");
+        assert!(b.is_created());
+    }
+}
+
 /// A backend that executes the IR directly (the reference semantics).
 #[derive(Debug, Default)]
 pub struct IrInterpreter;

@@ -92,7 +92,7 @@ pub mod warmup;
 
 /// The names an interpreter needs, in one import.
 pub mod prelude {
-    pub use crate::backend::{Backend, IrInterpreter};
+    pub use crate::backend::{Backend, IrInterpreter, LazyBackend};
     pub use crate::config::{DumpTarget, JitConfig};
     pub use crate::driver::{Enter, JitDriver, Recording};
     pub use crate::ir::{
