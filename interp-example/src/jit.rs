@@ -11,7 +11,7 @@ pub fn config(opts: &Options) -> JitConfig {
         c.enabled = false;
     }
     if let Some(n) = opts.threshold {
-        c.threshold = n.max(1);
+        set_threshold(&mut c, n);
     }
     match &opts.dump {
         Some(None) => c.dump = Some(DumpTarget::Stderr),
@@ -19,6 +19,17 @@ pub fn config(opts: &Options) -> JitConfig {
         None => {}
     }
     c
+}
+
+/// Sets the hot-loop threshold (`--jit-threshold N`). Threshold 1 means
+/// "compile everything at once" (the differential tests' third mode, in
+/// which every trace's machine code and side exits run): no probation in
+/// the IR interpreter either.
+pub fn set_threshold(c: &mut JitConfig, n: u32) {
+    c.threshold = n.max(1);
+    if n <= 1 {
+        c.probation_entries = 0;
+    }
 }
 
 /// The machine-code backend (Cranelift, x86-64), created when the first

@@ -331,7 +331,20 @@ impl CompiledTrace for InterpretedTrace {
         };
         loop {
             for op in &t.ops {
-                let args: Vec<u64> = op.args.iter().map(|a| get(&vals, *a)).collect();
+                // Operands on the stack (a heap allocation per operation
+                // made this interpreter several times slower; it runs the
+                // traces on probation).
+                let mut small = [0u64; 8];
+                let big: Vec<u64>;
+                let args: &[u64] = if op.args.len() <= small.len() {
+                    for (slot, a) in small.iter_mut().zip(&op.args) {
+                        *slot = get(&vals, *a);
+                    }
+                    &small[..op.args.len()]
+                } else {
+                    big = op.args.iter().map(|a| get(&vals, *a)).collect();
+                    &big
+                };
                 let arg = |i: usize| args.get(i).copied().unwrap_or(0);
                 let mut fail = false;
                 let mut result = None;
@@ -402,12 +415,11 @@ impl CompiledTrace for InterpretedTrace {
                             return u32::MAX;
                         };
                         // SAFETY: `run`'s contract: the address is a function with this C signature.
-                        result = Some(unsafe { call(c, &args) });
+                        result = Some(unsafe { call(c, args) });
                     }
                     OpKind::Control => {
                         // jump: the loop's back edge.
-                        let next: Vec<u64> = args.clone();
-                        for (inp, v) in t.inputs.iter().zip(next) {
+                        for (inp, &v) in t.inputs.iter().zip(args) {
                             vals[inp.value.0 as usize] = v;
                         }
                         if self.count {

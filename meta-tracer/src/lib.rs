@@ -85,6 +85,7 @@ pub mod driver;
 pub mod ir;
 pub mod ir_parse;
 pub mod optimize;
+pub mod probation;
 pub mod record;
 pub mod resume;
 pub mod stats;

@@ -32,6 +32,7 @@
 //! cannot record.
 
 use crate::ir::*;
+use crate::warmup::FxBuild;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
@@ -205,8 +206,8 @@ pub struct Recorder<G> {
     pub(crate) start: G,
     pub(crate) trace: Trace,
     pub(crate) greens: Vec<G>,
-    green_ids: HashMap<G, u32>,
-    shadow: HashMap<u32, ShadowSlot>,
+    green_ids: HashMap<G, u32, FxBuild>,
+    shadow: HashMap<u32, ShadowSlot, FxBuild>,
     /// Slot values as they were at the start of the current instruction
     /// (for slots written during it).
     undo: Vec<(u32, Option<ShadowSlot>)>,
@@ -222,8 +223,8 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
             start,
             trace: Trace::new(name),
             greens: Vec::new(),
-            green_ids: HashMap::new(),
-            shadow: HashMap::new(),
+            green_ids: HashMap::default(),
+            shadow: HashMap::default(),
             undo: Vec::new(),
             current: 0,
             limit,
@@ -299,7 +300,7 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
 
     /// The shadow frame as of the start of the current instruction.
     fn snapshot(&mut self) -> SnapshotId {
-        let mut state: HashMap<u32, ShadowSlot> = self.shadow.clone();
+        let mut state: HashMap<u32, ShadowSlot, FxBuild> = self.shadow.clone();
         for (slot, old) in self.undo.iter().rev() {
             match old {
                 Some(s) => state.insert(*slot, *s),

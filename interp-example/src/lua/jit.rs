@@ -246,7 +246,8 @@ pub struct LuaJit {
     retraced: std::collections::HashSet<Green, FxBuild>,
     /// Compiled-code entries per loop since its last profitability check.
     entries: FxMap<Green, u32>,
-    /// Traces compiled so far (the driver's count, to notice new ones).
+    /// Traces installed so far, compiled or on probation (the driver's
+    /// count, to notice new ones).
     compiled: u64,
     /// Loops blacklisted so far (the driver's count, to notice new ones).
     blacklisted: u64,
@@ -303,13 +304,14 @@ impl LuaJit {
     /// check (called after the events that can blacklist: aborts and
     /// closed recordings; `g` is the loop concerned).
     fn note_blacklist(&mut self, g: Green) {
-        let stats = self.driver.stats();
-        if stats.blacklisted != self.blacklisted {
-            self.blacklisted = stats.blacklisted;
+        let stats = self.driver.counters();
+        let (blacklisted, installed) = (stats.blacklisted, stats.traces.len() as u64);
+        if blacklisted != self.blacklisted {
+            self.blacklisted = blacklisted;
             self.mark_dead(g, "blacklisted by the driver");
         }
-        if stats.traces_compiled != self.compiled {
-            self.compiled = stats.traces_compiled;
+        if installed != self.compiled {
+            self.compiled = installed;
             self.streaks.insert(g, 0);
         }
     }
@@ -351,7 +353,7 @@ impl LuaJit {
         }
         *n = 0;
         let loc = print_green(&self.protos.borrow(), &g);
-        let stats = self.driver.stats();
+        let stats = self.driver.counters();
         let (mut entries, mut iterations) = (0u64, 0u64);
         for t in stats.traces.iter().filter(|t| t.location == loc) {
             entries += t.entries;
@@ -2502,10 +2504,8 @@ mod tests {
     fn run_here(src: &str, threshold: Option<u32>) -> Run {
         let mut vm = super::super::new_vm();
         if let Some(t) = threshold {
-            let cfg = JitConfig {
-                threshold: t,
-                ..JitConfig::default()
-            };
+            let mut cfg = JitConfig::default();
+            crate::jit::set_threshold(&mut cfg, t);
             vm.jit = Some(Box::new(LuaJit::new(cfg, crate::jit::backend())));
         }
         let env = Value::Table(vm.globals);
@@ -2892,6 +2892,59 @@ mod tests {
     }
 
     #[test]
+    fn short_while_loops_fail_probation_without_machine_code() {
+        // The inner `while` runs 2 iterations per entry: its trace runs
+        // in the IR interpreter for the probation's entries and is then
+        // discarded, never compiled to machine code.
+        let src = "local n = 0 \
+                   for k = 1, 3000 do local i = 0 \
+                     while i < 3 do i = i + 1 n = n + i end end \
+                   return n";
+        let r = run(src, Some(50));
+        assert_eq!(r.out, "18000");
+        let entries = u64::from(JitConfig::default().probation_entries);
+        let failed: Vec<_> = r
+            .stats
+            .traces
+            .iter()
+            .filter(|t| t.location.ends_with("Lt"))
+            .collect();
+        assert!(!failed.is_empty(), "{:?}", r.stats);
+        for t in failed {
+            assert!(t.on_probation, "{t:?}");
+            assert_eq!(t.code_bytes, 0, "compiled: {t:?}");
+            assert_eq!(t.probation_entries, entries, "{t:?}");
+            assert!(t.probation_iterations < entries * 16, "{t:?}");
+        }
+        assert!(r.stats.traces_discarded >= 1, "{:?}", r.stats);
+    }
+
+    #[test]
+    fn long_loops_pass_probation_and_run_machine_code() {
+        let src = "local s = 0 for i = 1, 100000 do s = s + i % 7 end return s";
+        let r = check(src, "300000");
+        assert!(
+            !r.stats.traces.iter().any(|t| t.on_probation),
+            "threshold 1: no probation"
+        );
+        let r = run(src, Some(50));
+        assert_eq!(r.out, "300000");
+        let cfg = JitConfig::default();
+        assert_eq!(r.stats.traces_compiled, 1, "{:?}", r.stats);
+        let t = &r.stats.traces[0];
+        assert!(t.on_probation && t.code_bytes > 0, "{t:?}");
+        assert_eq!(
+            (t.probation_entries, t.probation_iterations),
+            (1, cfg.probation_iterations)
+        );
+        // The budget exit resumed at the loop header, and the next entry
+        // ran machine code to the end of the loop.
+        assert_eq!(t.entries, 2, "{t:?}");
+        assert!(t.iterations > 99_000, "{t:?}");
+        assert_eq!(r.stats.guard_exits, 1, "{:?}", r.stats);
+    }
+
+    #[test]
     fn value_layout_matches_the_loads_of_table_reads() {
         // `record_get_with` loads the tag at byte 0, a boolean at byte 1
         // and a payload at bytes 8..16.
@@ -2950,10 +3003,8 @@ mod tests {
             .stack_size(64 << 20)
             .spawn(move || {
                 let mut vm = super::super::new_vm();
-                let cfg = JitConfig {
-                    threshold,
-                    ..JitConfig::default()
-                };
+                let mut cfg = JitConfig::default();
+                crate::jit::set_threshold(&mut cfg, threshold);
                 vm.jit = Some(Box::new(LuaJit::new(cfg, crate::jit::backend())));
                 let env = Value::Table(vm.globals);
                 let f = super::super::lib_base::load_chunk(&mut vm, src.as_bytes(), "t", env)
