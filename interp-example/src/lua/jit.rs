@@ -127,8 +127,11 @@
 //! escape test, fannkuch's short inner loops) pays an entry and an exit
 //! (about a thousand instructions in the driver and resume) for a few
 //! compiled iterations, and is slower than interpreting. Besides the
-//! driver's own policy (back-off and blacklisting after aborts, discarding
-//! traces that average too few iterations per entry), this module gives a
+//! driver's own policy (back-off and blacklisting after aborts, probation:
+//! a new trace runs in the IR interpreter until it has shown enough
+//! iterations per entry, so a short loop's trace is discarded before any
+//! code is generated, and discarding traces that average too few
+//! iterations per entry later on), this module gives a
 //! loop up ("dead": its back-edges lose their merge point) when the driver
 //! blacklisted it, when its traces average fewer than `MIN_ITERATIONS`
 //! iterations per entry over `CHECK_EVERY` entries, when a retrace of a
