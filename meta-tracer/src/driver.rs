@@ -223,10 +223,11 @@ impl<G: Green> JitDriver<G> {
         }
         self.stats.traces_started += 1;
         self.recording_since = Some(Instant::now());
-        let name = (self.printer)(&green);
+        // The trace is named (its printable location) when it is closed:
+        // most recordings abort, and printing a location is not free.
         Enter::Record(Box::new(Recorder::new(
             green,
-            name,
+            String::new(),
             self.config.trace_limit,
         )))
     }
@@ -269,13 +270,16 @@ impl<G: Green> JitDriver<G> {
             self.stats.time_tracing += t0.elapsed();
         }
         *self.stats.aborts.entry(reason).or_default() += 1;
-        let loc = (self.printer)(&start);
         let state = self.loops.entry(start).or_default();
         let black = state.abort(self.config.threshold, self.config.max_aborts);
         if black {
             self.stats.blacklisted += 1;
             self.hot.make_dead(hot_slot(&start));
         }
+        if self.dump.is_none() {
+            return;
+        }
+        let loc = (self.printer)(&start);
         let at = match at {
             Some(g) if g != start => format!(" at {}", (self.printer)(&g)),
             _ => String::new(),
@@ -301,6 +305,7 @@ impl<G: Green> JitDriver<G> {
         };
         let id = self.stats.traces.len() + 1;
         let location = (self.printer)(&start);
+        trace.name = location.clone();
         let recorded_ops = trace.ops.len();
         let dumping = self.dump.is_some();
         let printer = &self.printer;
