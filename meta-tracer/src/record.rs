@@ -63,6 +63,9 @@ pub enum AbortReason {
     /// code to pay for entering it (the interpreter's judgement, e.g. a
     /// counted loop's remaining trip count).
     ShortLoop,
+    /// Calls recorded inline (followed into the callee) nested deeper than
+    /// the interpreter allows, e.g. a recursive function.
+    CallTooDeep,
 }
 
 impl AbortReason {
@@ -77,6 +80,7 @@ impl AbortReason {
         AbortReason::CompileFailed,
         AbortReason::AlwaysFails,
         AbortReason::ShortLoop,
+        AbortReason::CallTooDeep,
     ];
     /// A short name.
     pub fn name(self) -> &'static str {
@@ -90,6 +94,7 @@ impl AbortReason {
             AbortReason::CompileFailed => "compilation failed",
             AbortReason::AlwaysFails => "guard always fails",
             AbortReason::ShortLoop => "too few iterations left",
+            AbortReason::CallTooDeep => "inlined calls nested too deep",
         }
     }
 }
@@ -253,6 +258,15 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
     /// The trace recorded so far.
     pub fn trace(&self) -> &Trace {
         &self.trace
+    }
+
+    /// Forgets red slots `from..to`, which the interpreter knows to be dead
+    /// (the registers of a callee recorded inline, once it has returned):
+    /// they are no longer carried around the loop nor written back by
+    /// later exits. Guards later in the current instruction still resume
+    /// with the values these slots had when it started.
+    pub fn forget(&mut self, from: u32, to: u32) {
+        self.shadow.retain(|&slot, _| slot < from || slot >= to);
     }
 
     fn green_id(&mut self, g: G) -> u32 {
