@@ -34,7 +34,8 @@
 //! arithmetic and bitwise operations on numbers, comparisons and equality
 //! (numbers, strings, tables without `__eq`), tests, jumps, numeric `for`,
 //! `#`, `break`'s no-op `Close`, table reads and writes by any key on tables
-//! whose metatable lacks the metamethod concerned, upvalue and global
+//! whose metatable lacks the metamethod concerned (reads follow `__index`
+//! tables, so method lookups `obj:m()` are recorded), upvalue and global
 //! reads, calls of `math`'s float functions, and calls of Lua functions,
 //! followed into the callee: see "Calls" below), following the iteration
 //! to the next back-edge. The first
@@ -300,6 +301,9 @@ pub struct LuaJit {
     /// Prototypes of functions recorded inline, whose addresses traces
     /// guard (kept alive so that no other prototype can take one).
     inlined: Vec<Rc<Proto>>,
+    /// The `__index` metamethod name (set by [`install`]; without it,
+    /// `__index` tables are not followed).
+    index_name: Option<Gc<LStr>>,
     /// Inline contexts (see [`CallSite`]), shared with the location
     /// printer, and their ids.
     contexts: InlineContexts,
@@ -365,6 +369,7 @@ impl LuaJit {
             hard_aborts: Default::default(),
             blocking: Default::default(),
             inlined: Vec::new(),
+            index_name: None,
             compiled: 0,
             blacklisted: 0,
             debug: std::env::var_os("LUAJIT_DEBUG").is_some(),
@@ -568,11 +573,18 @@ impl LuaJit {
 /// `--no-jit`: the VM's merge points then cost one `bool` test).
 pub fn attach(vm: &mut Vm, opts: &crate::cli::Options) {
     let config = crate::jit::config(opts);
-    vm.jit = if config.enabled {
-        Some(Box::new(LuaJit::new(config, crate::jit::backend())))
+    if config.enabled {
+        install(vm, LuaJit::new(config, crate::jit::backend()));
     } else {
-        None
-    };
+        vm.jit = None;
+    }
+}
+
+/// Installs `jit` in `vm` (with what it needs of the VM: the `__index`
+/// name, to follow `__index` tables in traces).
+pub fn install(vm: &mut Vm, mut jit: LuaJit) {
+    jit.index_name = Some(vm.tm_name(vm::Tm::Index));
+    vm.jit = Some(Box::new(jit));
 }
 
 /// Ends the run: with `--jit-stats`, prints the driver's report to stderr.
@@ -618,6 +630,8 @@ struct FrameCtx<'a> {
     /// register); None in the loop's frame, whose closure is the red slot
     /// [`CLOSURE_SLOT`].
     closure_op: Option<Operand>,
+    /// The `__index` name ([`LuaJit::index_name`]).
+    index_name: Option<Gc<LStr>>,
 }
 
 impl FrameCtx<'_> {
@@ -776,6 +790,7 @@ fn run_loop(
         mid: &[],
         stack_addr,
         closure_op: None,
+        index_name: jit.index_name,
     };
     let n = proto.max_stack as usize;
     let mut pc = pc;
@@ -1011,6 +1026,7 @@ fn record_loop(
         off: 0,
         gid: proto.id,
         proto_id_of_call: proto.id,
+        index_name: root.index_name,
     };
     // Calls being followed, innermost last, and their call sites.
     let mut frames: Vec<InlineFrame> = Vec::new();
@@ -1044,6 +1060,7 @@ fn record_loop(
             mid,
             stack_addr: root.stack_addr,
             closure_op,
+            index_name: root.index_name,
         };
         let instr = cur.code.get(pc);
         // A call of a Lua function: follow it.
@@ -1281,8 +1298,18 @@ fn recordable_kind(i: &Instr) -> bool {
     ) || (RECORD_TABLES
         && matches!(
             i,
-            Instr::GetTable(..) | Instr::SetTable(..) | Instr::GetField(..) | Instr::SetField(..)
+            Instr::GetTable(..)
+                | Instr::SetTable(..)
+                | Instr::GetField(..)
+                | Instr::SetField(..)
+                | Instr::SelfOp(..)
         ))
+}
+
+/// `t[k]` for a reference key as the VM reads it, through `__index`
+/// tables; None where it would call a metamethod.
+fn hget(ctx: &FrameCtx, t: &Table, k: Value) -> Option<Value> {
+    hash_get(t, k).or_else(|| get_via_index(t, k, ctx.index_name))
 }
 
 /// Executes the recordable instruction at `pc` on the frame's registers,
@@ -1347,16 +1374,24 @@ fn exec(ctx: &FrameCtx, proto: &Proto, regs: &mut [Value], pc: usize) -> Option<
         Instr::Close(a) if close_is_noop(proto, a) => return Some(pc + 1),
         Instr::GetTable(a, b, c) => match (r(b, regs)?, k(c, regs)?) {
             (Value::Table(t), Value::Int(i)) => (a, array_get(t.get(), i)?),
-            (Value::Table(t), key) if ref_key(key) => (a, hash_get(t.get(), key)?),
+            (Value::Table(t), key) if ref_key(key) => (a, hget(ctx, t.get(), key)?),
             _ => return None,
         },
         Instr::GetUpval(a, u) => (a, ctx.upval(u)?),
         Instr::GetTabUp(a, u, c) => match (ctx.upval(u)?, *proto.consts.get(c as usize)?) {
-            (Value::Table(t), key @ Value::Str(_)) => (a, hash_get(t.get(), key)?),
+            (Value::Table(t), key @ Value::Str(_)) => (a, hget(ctx, t.get(), key)?),
             _ => return None,
         },
         Instr::GetField(a, b, c) => match (r(b, regs)?, *proto.consts.get(c as usize)?) {
-            (Value::Table(t), key @ Value::Str(_)) => (a, hash_get(t.get(), key)?),
+            (Value::Table(t), key @ Value::Str(_)) => (a, hget(ctx, t.get(), key)?),
+            _ => return None,
+        },
+        Instr::SelfOp(a, b, c) => match (r(b, regs)?, *proto.consts.get(c as usize)?) {
+            (obj @ Value::Table(t), key @ Value::Str(_)) => {
+                let v = hget(ctx, t.get(), key)?;
+                *regs.get_mut(a as usize + 1)? = obj;
+                (a, v)
+            }
             _ => return None,
         },
         Instr::SetTable(a, b, c) => {
@@ -1579,6 +1614,8 @@ struct Rec {
     /// The running frame's prototype id (for the call sites of inlined
     /// calls).
     proto_id_of_call: u32,
+    /// The `__index` name ([`LuaJit::index_name`]).
+    index_name: Option<Gc<LStr>>,
 }
 
 impl std::ops::Deref for Rec {
@@ -2037,6 +2074,80 @@ extern "C" fn h_hget_slot(t: usize, kt: i64, k: usize) -> usize {
     slot_addr(t, t.slot(k))
 }
 
+/// Longest chain of `__index` tables that traces follow (the VM follows
+/// up to 2000, lua5.4's `MAXTAGLOOP`).
+const INDEX_CHAIN: usize = 8;
+
+/// Where `t[k]` is as the VM's `index` finds it when every `__index` on
+/// the way is a table (method lookups through a class, inheritance).
+enum Lookup {
+    /// The element and its address.
+    Found(Value, usize),
+    /// Absent, and no `__index` to consult: nil.
+    Absent,
+    /// The VM would call a function (or the chain is too long).
+    Refused,
+}
+
+fn index_lookup(t: &Table, k: Value, name: Gc<LStr>) -> Lookup {
+    let mut tb: *const Table = t;
+    for _ in 0..INDEX_CHAIN {
+        // SAFETY: `tb` is `t` or a table reached from it through metatables
+        // just now: all alive (nothing collects or mutates during the
+        // lookup).
+        let t = unsafe { &*tb };
+        if let Some(v) = t.slot(k) {
+            if !v.is_nil() {
+                return Lookup::Found(*v, v as *const Value as usize);
+            }
+        }
+        let Some(mt) = t.meta else {
+            return Lookup::Absent;
+        };
+        if no_tm(t, MM_INDEX) {
+            return Lookup::Absent;
+        }
+        match mt.get().get_str(name) {
+            Value::Nil => return Lookup::Absent,
+            Value::Table(next) => tb = next.get(),
+            _ => return Lookup::Refused,
+        }
+    }
+    Lookup::Refused
+}
+
+/// `t[k]` (reference key) through `__index` tables, if no function would
+/// be called.
+fn get_via_index(t: &Table, k: Value, name: Option<Gc<LStr>>) -> Option<Value> {
+    match index_lookup(t, k, name?) {
+        Lookup::Found(v, _) => Some(v),
+        Lookup::Absent => Some(Value::Nil),
+        Lookup::Refused => None,
+    }
+}
+
+/// The address of `t[k]` following `__index` tables (`name` is the
+/// interned `"__index"`), or a stand-in ([`REFUSED`], [`ABSENT`]).
+extern "C" fn h_index_slot(t: usize, kt: i64, k: usize, name: usize) -> usize {
+    // SAFETY: `t` is a live table, `k` a live object tagged `kt`, `name`
+    // the VM's interned `__index` string (alive as long as the VM).
+    let (t, k, name) = unsafe {
+        (
+            table(t),
+            val(kt, k as u64),
+            val(TAG_STR as i64, name as u64),
+        )
+    };
+    let Value::Str(name) = name else {
+        return REFUSED.as_ptr() as usize;
+    };
+    match index_lookup(t, k, name) {
+        Lookup::Found(_, addr) => addr,
+        Lookup::Absent => ABSENT.as_ptr() as usize,
+        Lookup::Refused => REFUSED.as_ptr() as usize,
+    }
+}
+
 /// Stores `v` into `t[k]` if the VM's raw path would, without allocating;
 /// returns 1 if it did, 0 (nothing changed) otherwise.
 fn hset(t: usize, k: Value, v: Value) -> i64 {
@@ -2226,11 +2337,22 @@ fn record_hget(
     if !ref_key(key) {
         return Err(NR);
     }
-    let Some(v) = hash_get(tb.get(), key) else {
-        return Err(NR);
-    };
     let kt = Operand::Int(key.to_raw().0 as i64);
-    record_get_with(rec, regs, a, v, &hget_helpers(), &[ot, kt, ok])
+    if let Some(v) = hash_get(tb.get(), key) {
+        return record_get_with(rec, regs, a, v, &hget_helpers(), &[ot, kt, ok]);
+    }
+    // Absent, with an `__index`: followed through tables.
+    let name = rec.index_name.ok_or(NR)?;
+    let v = get_via_index(tb.get(), key, Some(name)).ok_or(NR)?;
+    let h = GetHelpers {
+        args: &[Type::Ref, Type::Int, Type::Ref, Type::Ref],
+        slot: (
+            "lua_index_slot",
+            h_index_slot as extern "C" fn(usize, i64, usize, usize) -> usize as usize,
+        ),
+    };
+    let no = Operand::Ref(Value::Str(name).to_raw().1 as usize);
+    record_get_with(rec, regs, a, v, &h, &[ot, kt, ok, no])
 }
 
 /// Records `t[k] = v` with a reference key (`SetTable`, `SetField`): a
@@ -2726,6 +2848,15 @@ fn record(rec: &mut Rec, ctx: &FrameCtx, proto: &Proto, regs: &[Value], pc: usiz
             let key = (kv, konst(rec, kv));
             record_hget(rec, regs, a, t, key)
         }
+        Instr::SelfOp(a, b, c) => {
+            // R[a+1] = R[b]; R[a] = R[b][K[c]] (a method lookup).
+            let t = rd(rec, regs, b as u32)?;
+            let kv = *proto.consts.get(c as usize).ok_or(NR)?;
+            let Value::Str(_) = kv else { return Err(NR) };
+            let key = (kv, konst(rec, kv));
+            record_hget(rec, regs, a, t, key)?;
+            wr(rec, regs, a as u32 + 1, t.0.to_raw().0, t.1)
+        }
         Instr::SetTable(a, b, c) => {
             let t = rd(rec, regs, a as u32)?;
             let key = rk(rec, proto, regs, b)?;
@@ -2987,7 +3118,7 @@ mod tests {
         if let Some(t) = threshold {
             let mut cfg = JitConfig::default();
             crate::jit::set_threshold(&mut cfg, t);
-            vm.jit = Some(Box::new(LuaJit::new(cfg, crate::jit::backend())));
+            install(&mut vm, LuaJit::new(cfg, crate::jit::backend()));
         }
         let env = Value::Table(vm.globals);
         let f = super::super::lib_base::load_chunk(&mut vm, src.as_bytes(), "t", env)
@@ -3482,7 +3613,7 @@ mod tests {
                 let mut vm = super::super::new_vm();
                 let mut cfg = JitConfig::default();
                 crate::jit::set_threshold(&mut cfg, threshold);
-                vm.jit = Some(Box::new(LuaJit::new(cfg, crate::jit::backend())));
+                install(&mut vm, LuaJit::new(cfg, crate::jit::backend()));
                 let env = Value::Table(vm.globals);
                 let f = super::super::lib_base::load_chunk(&mut vm, src.as_bytes(), "t", env)
                     .expect("test chunk compiles");
@@ -3618,6 +3749,29 @@ mod tests {
         assert!(want.ends_with("false t:1: at 601"), "{want}");
         let r = check(src, &want);
         assert_compiled_and_ran(&r);
+    }
+
+    #[test]
+    fn method_calls_follow_index_tables() {
+        // `obj:m()` finds `m` in the class, or in its base class through
+        // the class's own metatable; a missing field reads nil through the
+        // chain. Methods are recorded inline.
+        let r = check_compiled_like_interpreter(
+            "local Base = {} Base.__index = Base \
+             function Base:get() return self.v end \
+             local Sub = setmetatable({}, Base) Sub.__index = Sub \
+             function Sub:twice() return 2 * self:get() end \
+             local o = setmetatable({v = 3}, Sub) local s, nils = 0, 0 \
+             for i = 1, 1000 do s = s + o:twice() + o:get() if o.missing == nil then nils = nils + 1 end end \
+             return s, nils",
+        );
+        assert!(r.stats.aborts.is_empty(), "{:?}", r.stats);
+        // An `__index` function is not followed (the VM calls it).
+        check(
+            "local o = setmetatable({}, {__index = function(t, k) return 7 end}) local s = 0 \
+             for i = 1, 300 do s = s + o.x end return s",
+            "2100",
+        );
     }
 
     #[test]
