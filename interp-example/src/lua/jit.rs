@@ -2096,7 +2096,11 @@ fn index_lookup(t: &Table, k: Value, name: Gc<LStr>) -> Lookup {
         // just now: all alive (nothing collects or mutates during the
         // lookup).
         let t = unsafe { &*tb };
-        if let Some(v) = t.slot(k) {
+        let slot = match k {
+            Value::Str(s) => t.str_slot(s),
+            _ => t.slot(k),
+        };
+        if let Some(v) = slot {
             if !v.is_nil() {
                 return Lookup::Found(*v, v as *const Value as usize);
             }
@@ -2146,6 +2150,21 @@ extern "C" fn h_index_slot(t: usize, kt: i64, k: usize, name: usize) -> usize {
         Lookup::Absent => ABSENT.as_ptr() as usize,
         Lookup::Refused => REFUSED.as_ptr() as usize,
     }
+}
+
+/// The address of `t[s]` for a string key (a field: `GetField`,
+/// `GetTabUp`, `SelfOp` and string constants): [`h_hget_slot`] with
+/// `get_str`'s probe, which compares interned strings by address (the
+/// general lookup hashes and compares by value: 75 instructions a call
+/// in havlak's field loop).
+extern "C" fn h_hget_str_slot(t: usize, s: usize) -> usize {
+    // SAFETY: `t` is a live table, `s` a live string (a constant of the
+    // recorded prototype or read from a slot tagged as a string).
+    let (t, s) = unsafe { (table(t), val(TAG_STR as i64, s as u64)) };
+    let Value::Str(s) = s else {
+        return REFUSED.as_ptr() as usize;
+    };
+    slot_addr(t, t.str_slot(s))
 }
 
 /// Stores `v` into `t[k]` if the VM's raw path would, without allocating;
@@ -2339,6 +2358,16 @@ fn record_hget(
     }
     let kt = Operand::Int(key.to_raw().0 as i64);
     if let Some(v) = hash_get(tb.get(), key) {
+        if let Value::Str(_) = key {
+            let h = GetHelpers {
+                args: &[Type::Ref, Type::Ref],
+                slot: (
+                    "lua_hget_str_slot",
+                    h_hget_str_slot as extern "C" fn(usize, usize) -> usize as usize,
+                ),
+            };
+            return record_get_with(rec, regs, a, v, &h, &[ot, ok]);
+        }
         return record_get_with(rec, regs, a, v, &hget_helpers(), &[ot, kt, ok]);
     }
     // Absent, with an `__index`: followed through tables.
