@@ -304,6 +304,9 @@ pub struct LuaJit {
     /// The `__index` metamethod name (set by [`install`]; without it,
     /// `__index` tables are not followed).
     index_name: Option<Gc<LStr>>,
+    /// Where compiled `next` calls leave the key and the value for the
+    /// trace to load (boxed: traces embed its address).
+    next_out: Box<[Value; 2]>,
     /// Inline contexts (see [`CallSite`]), shared with the location
     /// printer, and their ids.
     contexts: InlineContexts,
@@ -370,6 +373,7 @@ impl LuaJit {
             blocking: Default::default(),
             inlined: Vec::new(),
             index_name: None,
+            next_out: Box::new([Value::Nil; 2]),
             compiled: 0,
             blacklisted: 0,
             debug: std::env::var_os("LUAJIT_DEBUG").is_some(),
@@ -632,6 +636,9 @@ struct FrameCtx<'a> {
     closure_op: Option<Operand>,
     /// The `__index` name ([`LuaJit::index_name`]).
     index_name: Option<Gc<LStr>>,
+    /// The pcs of the recorded loop's body, in its own frame (None in
+    /// inlined callees): see [`close_is_noop_in`].
+    body: Option<(usize, usize)>,
 }
 
 impl FrameCtx<'_> {
@@ -791,6 +798,7 @@ fn run_loop(
         stack_addr,
         closure_op: None,
         index_name: jit.index_name,
+        body: None,
     };
     let n = proto.max_stack as usize;
     let mut pc = pc;
@@ -1027,6 +1035,7 @@ fn record_loop(
         gid: proto.id,
         proto_id_of_call: proto.id,
         index_name: root.index_name,
+        next_out: jit.next_out.as_ptr() as usize,
     };
     // Calls being followed, innermost last, and their call sites.
     let mut frames: Vec<InlineFrame> = Vec::new();
@@ -1038,6 +1047,14 @@ fn record_loop(
     let room = vm::MAX_STACK
         .saturating_sub(root.below.len())
         .min(stack.len());
+    // The loop's body: from its header to its last back-edge. A recording
+    // that stops past it has left the loop (its last iteration: a generic
+    // `for`'s closing `Close`, say), which says nothing about the body.
+    let header = pc;
+    let body_end = (header..proto.code.len())
+        .filter(|&i| proto.code.get(i).and_then(|ins| ins.backedge_target(i)) == Some(header))
+        .max()
+        .unwrap_or(usize::MAX);
     // Where the VM continues when the recording stops at `pc` of the
     // running frame.
     let resume = |frames: &[InlineFrame], pc: usize| match frames.last() {
@@ -1061,6 +1078,7 @@ fn record_loop(
             stack_addr: root.stack_addr,
             closure_op,
             index_name: root.index_name,
+            body: frames.is_empty().then_some((header, body_end)),
         };
         let instr = cur.code.get(pc);
         // A call of a Lua function: follow it.
@@ -1094,15 +1112,17 @@ fn record_loop(
             }
         }
         if let Err(reason) = step {
-            let never = instr.is_some_and(|i| match i {
-                // Calls are recordable only for a few native functions and
-                // for the Lua functions followed above, which fail at their
-                // own instructions, or by nesting too deep.
-                Instr::Call(a, b, c) => {
-                    reason == AbortReason::CallTooDeep || float_call(regs, a, b, c).is_none()
-                }
-                i => !recordable_kind(&i),
-            });
+            let in_body = !frames.is_empty() || (header..=body_end).contains(&pc);
+            let never = in_body
+                && instr.is_some_and(|i| match i {
+                    // Calls are recordable only for a few native functions and
+                    // for the Lua functions followed above, which fail at their
+                    // own instructions, or by nesting too deep.
+                    Instr::Call(a, b, c) => {
+                        reason == AbortReason::CallTooDeep || float_call(regs, a, b, c).is_none()
+                    }
+                    i => !recordable_kind(&i),
+                });
             let start = rec.start();
             jit.abandon(rec.inner, reason, (rec.gid, pc as u32));
             if never
@@ -1303,6 +1323,8 @@ fn recordable_kind(i: &Instr) -> bool {
                 | Instr::GetField(..)
                 | Instr::SetField(..)
                 | Instr::SelfOp(..)
+                | Instr::TForCall(..)
+                | Instr::TForLoop(..)
         ))
 }
 
@@ -1371,7 +1393,7 @@ fn exec(ctx: &FrameCtx, proto: &Proto, regs: &mut [Value], pc: usize) -> Option<
             Value::Str(s) => (a, Value::Int(s.get().bytes.len() as i64)),
             _ => return None,
         },
-        Instr::Close(a) if close_is_noop(proto, a) => return Some(pc + 1),
+        Instr::Close(a) if ctx.close_is_noop(proto, a, pc) => return Some(pc + 1),
         Instr::GetTable(a, b, c) => match (r(b, regs)?, k(c, regs)?) {
             (Value::Table(t), Value::Int(i)) => (a, array_get(t.get(), i)?),
             (Value::Table(t), key) if ref_key(key) => (a, hget(ctx, t.get(), key)?),
@@ -1386,6 +1408,33 @@ fn exec(ctx: &FrameCtx, proto: &Proto, regs: &mut [Value], pc: usize) -> Option<
             (Value::Table(t), key @ Value::Str(_)) => (a, hget(ctx, t.get(), key)?),
             _ => return None,
         },
+        Instr::TForCall(a, c) => {
+            let a = a as usize;
+            let (f, s, ctl) = (
+                r(a as u8, regs)?,
+                r(a as u8 + 1, regs)?,
+                r(a as u8 + 2, regs)?,
+            );
+            let (k, v) = tfor_step(f, s, ctl)?;
+            let out = regs.get_mut(a + 4..a + 4 + (c as usize).max(1))?;
+            out[0] = k;
+            if let Some(x) = out.get_mut(1) {
+                *x = v;
+            }
+            for x in out.iter_mut().skip(2) {
+                *x = Value::Nil;
+            }
+            return Some(pc + 1);
+        }
+        Instr::TForLoop(a, off) => {
+            let a = a as usize;
+            let v = *regs.get(a + 4)?;
+            if v.is_nil() {
+                return Some(pc + 1);
+            }
+            *regs.get_mut(a + 2)? = v;
+            return Some(jump(off));
+        }
         Instr::SelfOp(a, b, c) => match (r(b, regs)?, *proto.consts.get(c as usize)?) {
             (obj @ Value::Table(t), key @ Value::Str(_)) => {
                 let v = hget(ctx, t.get(), key)?;
@@ -1616,6 +1665,8 @@ struct Rec {
     proto_id_of_call: u32,
     /// The `__index` name ([`LuaJit::index_name`]).
     index_name: Option<Gc<LStr>>,
+    /// The address of [`LuaJit::next_out`].
+    next_out: usize,
 }
 
 impl std::ops::Deref for Rec {
@@ -1986,6 +2037,36 @@ fn close_is_noop(proto: &Proto, a: u8) -> bool {
             .any(|i| matches!(i, Instr::Tbc(r) if r >= a))
 }
 
+/// [`close_is_noop`] for a `Close(a)` inside the body of the loop being
+/// recorded, `body` (the pcs from its header to its last back-edge), with
+/// `a` at or above the loop's own locals: upvalues and to-be-closed
+/// variables on those registers can only come from the body itself (the
+/// registers above the locals active when the loop started are the
+/// loop's), so only the body's `Closure` and `Tbc` instructions count. (A
+/// generic `for` closes its variables at the end of every iteration
+/// because its closing value is a to-be-closed variable, a register below
+/// them.)
+fn close_is_noop_in(proto: &Proto, a: u8, (from, to): (usize, usize)) -> bool {
+    (from..=to.min(proto.code.len().saturating_sub(1))).all(|pc| match proto.code.get(pc) {
+        Some(Instr::Closure(_, k)) => proto
+            .protos
+            .get(k as usize)
+            .is_some_and(|p| p.upvals.iter().all(|&(instack, idx)| !instack || idx < a)),
+        Some(Instr::Tbc(r)) => r < a,
+        _ => true,
+    })
+}
+
+impl FrameCtx<'_> {
+    /// Whether `Close(a)` at `pc` of the running frame has nothing to do.
+    fn close_is_noop(&self, proto: &Proto, a: u8, pc: usize) -> bool {
+        match self.body {
+            Some(body) if (body.0..=body.1).contains(&pc) => close_is_noop_in(proto, a, body),
+            _ => close_is_noop(proto, a),
+        }
+    }
+}
+
 /// `p < q` (`lt`) or `p <= q` on strings, as `Vm::less_than` compares them.
 fn str_compare(p: Gc<LStr>, q: Gc<LStr>, lt: bool) -> bool {
     let (x, y) = (&p.get().bytes[..], &q.get().bytes[..]);
@@ -2072,6 +2153,207 @@ extern "C" fn h_hget_slot(t: usize, kt: i64, k: usize) -> usize {
     // SAFETY: `t` is a live table, `k` a live object tagged `kt`.
     let (t, k) = unsafe { (table(t), val(kt, k as u64)) };
     slot_addr(t, t.slot(k))
+}
+
+/// The generic `for` iterators that traces run: `next` (from `pairs`)
+/// and `ipairs`'s, over tables (`ipairs` only without a metatable, where
+/// it reads raw).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Iter {
+    Next,
+    Ipairs,
+}
+
+fn iter_of(f: Value) -> Option<Iter> {
+    let Value::NFn(nf) = f else { return None };
+    let p = nf.get().f as usize;
+    if p == super::lib_base::lua_next as *const () as usize {
+        Some(Iter::Next)
+    } else if p == super::lib_base::ipairs_aux as *const () as usize {
+        Some(Iter::Ipairs)
+    } else {
+        None
+    }
+}
+
+/// One step of a generic `for` over `next` or `ipairs` as the VM takes it
+/// (`TForCall`): the key (nil at the end) and the value; None for other
+/// iterators, or where the VM would raise or call a metamethod.
+fn tfor_step(f: Value, s: Value, ctl: Value) -> Option<(Value, Value)> {
+    let Value::Table(t) = s else { return None };
+    match iter_of(f)? {
+        Iter::Next => match t.get().next(ctl) {
+            Ok(Some(kv)) => Some(kv),
+            Ok(None) => Some((Value::Nil, Value::Nil)),
+            Err(()) => None,
+        },
+        Iter::Ipairs => {
+            let t = t.get();
+            if t.meta.is_some() {
+                return None;
+            }
+            let i = match ctl {
+                Value::Int(i) => i.wrapping_add(1),
+                _ => 1,
+            };
+            let v = t.get_int(i);
+            Some(if v.is_nil() {
+                (Value::Nil, Value::Nil)
+            } else {
+                (Value::Int(i), v)
+            })
+        }
+    }
+}
+
+/// `next(t, k)` for a trace: writes the key and value to `out` and returns
+/// 1, or 0 at the end (key nil), or -1 where the VM would raise ("invalid
+/// key to 'next'").
+extern "C" fn h_next(t: usize, kt: i64, k: usize, out: usize) -> i64 {
+    // SAFETY: `t` is a live table, `k` a live value tagged `kt`, `out` the
+    // JIT's two-value scratch buffer (`LuaJit::next_out`), which nothing
+    // else references while a trace runs.
+    let (t, k, out) = unsafe { (table(t), val(kt, k as u64), &mut *(out as *mut [Value; 2])) };
+    match t.next(k) {
+        Ok(Some((k, v))) => {
+            *out = [k, v];
+            1
+        }
+        Ok(None) => {
+            out[0] = Value::Nil;
+            0
+        }
+        Err(()) => -1,
+    }
+}
+
+/// The address of `t[i + 1]` for `ipairs` (raw: the stand-in that fails
+/// the trace's tag guard if `t` has a metatable, where the VM indexes).
+extern "C" fn h_ipairs_slot(t: usize, i: i64) -> usize {
+    // SAFETY: `t` is a live table.
+    let t = unsafe { table(t) };
+    if t.meta.is_some() {
+        return REFUSED.as_ptr() as usize;
+    }
+    match t.slot(Value::Int(i.wrapping_add(1))) {
+        Some(v) if !v.is_nil() => v as *const Value as usize,
+        _ => ABSENT.as_ptr() as usize,
+    }
+}
+
+/// Records `TForCall(a, c)` for `next` and `ipairs` over a table: a guard
+/// on the iterator function, a helper call, the key and value loaded with
+/// their tags guarded.
+fn record_tfor_call(rec: &mut Rec, regs: &[Value], a: u8, c: u8) -> Res<()> {
+    let (f, fo) = rd(rec, regs, a as u32)?;
+    let (s, so) = rd(rec, regs, a as u32 + 1)?;
+    let (ctl, co) = rd(rec, regs, a as u32 + 2)?;
+    let iter = iter_of(f).ok_or(NR)?;
+    let (k, v) = tfor_step(f, s, ctl).ok_or(NR)?;
+    let d = helper(
+        "lua_native_fn",
+        h_native_fn as extern "C" fn(usize) -> i64 as usize,
+        &[Type::Ref],
+        Type::Int,
+        EffectKind::Pure,
+    );
+    let fp = rec.call(d, &[fo]);
+    let want = match iter {
+        Iter::Next => super::lib_base::lua_next as *const () as usize,
+        Iter::Ipairs => super::lib_base::ipairs_aux as *const () as usize,
+    };
+    let same = op(rec, Opcode::IntEq, &[fp, Operand::Int(want as i64)]);
+    branch(rec, same, true);
+    let field = |name: &'static str, offset: i32, ty: Type, size: u8| {
+        Descr::Field(FieldDescr {
+            name: name.into(),
+            offset,
+            ty,
+            size,
+            immutable: false,
+        })
+    };
+    // Loads a `Value` at `p` (an address operand) whose tag must be `tag`.
+    let load = |rec: &mut Rec, p: Operand, tag: u8| {
+        let t = rec.heap(Opcode::GetField, field("Value.tag", 0, Type::Int, 1), &[p]);
+        let c = op(rec, Opcode::IntEq, &[t, Operand::Int(tag as i64)]);
+        branch(rec, c, true);
+        match tag {
+            TAG_NIL => Operand::Int(0),
+            TAG_BOOL => rec.heap(Opcode::GetField, field("Value.bool", 1, Type::Int, 1), &[p]),
+            _ => rec.heap(
+                Opcode::GetField,
+                field("Value.payload", 8, mty(tag), 8),
+                &[p],
+            ),
+        }
+    };
+    let (ko, vo) = match iter {
+        Iter::Next => {
+            // The control variable (the previous key) passes as its bits.
+            let args: &'static [Type] = match ctl {
+                Value::Nil | Value::Int(_) => &[Type::Ref, Type::Int, Type::Int, Type::Ref],
+                k if ref_key(k) => &[Type::Ref, Type::Int, Type::Ref, Type::Ref],
+                _ => return Err(NR),
+            };
+            let d = helper(
+                "lua_next",
+                h_next as extern "C" fn(usize, i64, usize, usize) -> i64 as usize,
+                args,
+                Type::Int,
+                EffectKind::WritesHeap,
+            );
+            let kt = Operand::Int(ctl.to_raw().0 as i64);
+            let out = Operand::Ref(rec.next_out);
+            let st = rec.call(d, &[so, kt, co, out]);
+            let found = !k.is_nil();
+            let ok = op(rec, Opcode::IntEq, &[st, Operand::Int(found as i64)]);
+            branch(rec, ok, true);
+            if found {
+                let ko = load(rec, Operand::Ref(rec.next_out), k.to_raw().0);
+                let vo = load(
+                    rec,
+                    Operand::Ref(rec.next_out + std::mem::size_of::<Value>()),
+                    v.to_raw().0,
+                );
+                (ko, vo)
+            } else {
+                (Operand::Int(0), Operand::Int(0))
+            }
+        }
+        Iter::Ipairs => {
+            let Value::Int(_) = ctl else { return Err(NR) };
+            let d = helper(
+                "lua_ipairs_slot",
+                h_ipairs_slot as extern "C" fn(usize, i64) -> usize as usize,
+                &[Type::Ref, Type::Int],
+                Type::Ref,
+                EffectKind::ReadsHeap,
+            );
+            let p = rec.call(d, &[so, co]);
+            let vo = load(rec, p, v.to_raw().0);
+            let ko = if k.is_nil() {
+                Operand::Int(0)
+            } else {
+                op(rec, Opcode::IntAdd, &[co, Operand::Int(1)])
+            };
+            (ko, vo)
+        }
+    };
+    wr(rec, regs, a as u32 + 4, k.to_raw().0, ko)?;
+    if c >= 2 {
+        wr(
+            rec,
+            regs,
+            a as u32 + 5,
+            if k.is_nil() { TAG_NIL } else { v.to_raw().0 },
+            if k.is_nil() { Operand::Int(0) } else { vo },
+        )?;
+    }
+    for r in 2..c as u32 {
+        wr(rec, regs, a as u32 + 4 + r, TAG_NIL, Operand::Int(0))?;
+    }
+    Ok(())
 }
 
 /// Longest chain of `__index` tables that traces follow (the VM follows
@@ -2877,6 +3159,17 @@ fn record(rec: &mut Rec, ctx: &FrameCtx, proto: &Proto, regs: &[Value], pc: usiz
             let key = (kv, konst(rec, kv));
             record_hget(rec, regs, a, t, key)
         }
+        Instr::TForCall(a, c) => record_tfor_call(rec, regs, a, c),
+        Instr::TForLoop(a, _) => {
+            // Continue while the iterator's first result is not nil (its
+            // tag is known: the trace guarded it where it was produced).
+            let (v, o) = rd(rec, regs, a as u32 + 4)?;
+            if v.is_nil() {
+                Ok(())
+            } else {
+                wr(rec, regs, a as u32 + 2, v.to_raw().0, o)
+            }
+        }
         Instr::SelfOp(a, b, c) => {
             // R[a+1] = R[b]; R[a] = R[b][K[c]] (a method lookup).
             let t = rd(rec, regs, b as u32)?;
@@ -2939,7 +3232,7 @@ fn record(rec: &mut Rec, ctx: &FrameCtx, proto: &Proto, regs: &[Value], pc: usiz
         }
         // Only when it has nothing to close in any activation (no code
         // needed); the VM closes upvalues and to-be-closed variables.
-        Instr::Close(a) if close_is_noop(proto, a) => Ok(()),
+        Instr::Close(a) if ctx.close_is_noop(proto, a, pc) => Ok(()),
         Instr::Jmp(_) => Ok(()),
         Instr::Eq(_, b, c) => {
             let ((x, ox), (y, oy)) = (rk(rec, proto, regs, b)?, rk(rec, proto, regs, c)?);
@@ -3801,6 +4094,21 @@ mod tests {
              for i = 1, 300 do s = s + o.x end return s",
             "2100",
         );
+    }
+
+    #[test]
+    fn generic_for_over_next_and_ipairs_is_compiled() {
+        // The loops' own `Close` (a generic `for` closes its variables at
+        // each iteration's end) has nothing to close: recorded as a no-op.
+        let r = check_compiled_like_interpreter(
+            "local t, h = {}, {} for i = 1, 300 do t[i] = i h['k' .. i] = i end \
+             local s, n = 0, 0 \
+             for k = 1, 20 do \
+               for i, v in ipairs(t) do s = s + i * v end \
+               for key, v in pairs(h) do n = n + v + #key end \
+             end return s, n",
+        );
+        assert!(r.stats.traces_compiled >= 2, "{:?}", r.stats);
     }
 
     #[test]

@@ -314,7 +314,7 @@ fn lua_pairs(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
     Ok(R::Many(vec![next, v, Value::Nil]))
 }
 
-fn ipairs_aux(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
+pub(crate) fn ipairs_aux(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
     let t = arg(vm, base, n, 0);
     let i = match arg(vm, base, n, 1) {
         Value::Int(i) => i.wrapping_add(1),

@@ -328,6 +328,18 @@ impl Vm {
         format!("{}: ", p.location(pc))
     }
 
+    /// `next`'s "invalid key" error, raised by the generic `for`'s fast
+    /// path as `next` raises it: a native function's error has no
+    /// position (as lua5.4 reports it).
+    #[cold]
+    #[inline(never)]
+    fn next_key_error(&mut self) -> LuaError {
+        LuaError {
+            value: self.str(b"invalid key to 'next'"),
+            traceback: None,
+        }
+    }
+
     pub fn rt_error(&mut self, msg: &str) -> LuaError {
         let w = if self.c_caller {
             String::new()
@@ -2325,9 +2337,7 @@ impl Vm {
                                             }
                                         }
                                         Ok(None) => self.stack[ra + 4] = Value::Nil,
-                                        Err(()) => {
-                                            return Err(self.rt_error("invalid key to 'next'"))
-                                        }
+                                        Err(()) => return Err(self.next_key_error()),
                                     }
                                     continue;
                                 }
