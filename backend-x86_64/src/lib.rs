@@ -647,6 +647,9 @@ struct Lowerer<'a, 'f> {
     exits: HashMap<u32, Block>,
     /// Imported call signatures, by (args, ret).
     sigs: HashMap<(Vec<Type>, Type), SigRef>,
+    /// The loop block of a peeled trace, once its label has been lowered:
+    /// the final jump's target (otherwise the header).
+    loop_block: Option<Block>,
 }
 
 fn build_function(
@@ -683,6 +686,7 @@ fn build_function(
         ctx: exec,
         exits: HashMap::new(),
         sigs: HashMap::new(),
+        loop_block: None,
     };
     for op in &trace.ops {
         l.op(op, header, opts)?;
@@ -725,6 +729,16 @@ impl Lowerer<'_, '_> {
             v
         } else {
             self.b.ins().bitcast(ty, MemFlagsData::new(), v)
+        }
+    }
+
+    /// `ctx.iterations += 1`, when counting.
+    fn count_iteration(&mut self, opts: &CompileOptions) {
+        if opts.count_iterations {
+            let off = std::mem::offset_of!(ExecCtx, iterations) as i32;
+            let n = self.b.ins().load(types::I64, trusted(), self.ctx, off);
+            let n = self.b.ins().iadd_imm_s(n, 1);
+            self.b.ins().store(trusted(), n, self.ctx, off);
         }
     }
 
@@ -1065,19 +1079,34 @@ impl Lowerer<'_, '_> {
                     self.define(op, r);
                 }
             }
-            Jump => {
+            Label => {
+                // The preamble's iteration is complete: enter the loop
+                // block, whose parameters are the label's.
+                let block = self.b.create_block();
                 let mut args = Vec::with_capacity(a.len());
-                for (o, inp) in a.iter().zip(&self.trace.inputs) {
+                for (o, p) in a.iter().zip(&op.params) {
+                    let ty = cl_type(self.trace.type_of(*p));
+                    self.b.append_block_param(block, ty);
                     let v = self.operand(*o)?;
-                    args.push(self.as_type(v, cl_type(inp.ty)).into());
+                    args.push(self.as_type(v, ty).into());
                 }
-                if opts.count_iterations {
-                    let off = std::mem::offset_of!(ExecCtx, iterations) as i32;
-                    let n = self.b.ins().load(types::I64, trusted(), self.ctx, off);
-                    let n = self.b.ins().iadd_imm_s(n, 1);
-                    self.b.ins().store(trusted(), n, self.ctx, off);
+                self.count_iteration(opts);
+                self.b.ins().jump(block, &args);
+                self.b.switch_to_block(block);
+                for (k, p) in op.params.iter().enumerate() {
+                    self.vals[p.0 as usize] = Some(self.b.block_params(block)[k]);
                 }
-                self.b.ins().jump(header, &args);
+                self.loop_block = Some(block);
+            }
+            Jump => {
+                let tys = self.trace.loop_param_types();
+                let mut args = Vec::with_capacity(a.len());
+                for (o, ty) in a.iter().zip(tys) {
+                    let v = self.operand(*o)?;
+                    args.push(self.as_type(v, cl_type(ty)).into());
+                }
+                self.count_iteration(opts);
+                self.b.ins().jump(self.loop_block.unwrap_or(header), &args);
             }
             New | StmReadBarrier | StmWriteBarrier | StmBecomeInevitable => {
                 return Err(CompileError::Unsupported(op.opcode.name().into()))

@@ -253,106 +253,118 @@ impl CompiledTrace for InterpretedTrace {
             Operand::Val(v) => vals[v.0 as usize],
             c => c.const_bits().unwrap_or(0),
         };
+        // A peeled trace jumps back to the instruction after its label.
+        let restart = t.label_index().map_or(0, |l| l + 1);
+        let mut pc = 0;
         loop {
-            for op in &t.ops {
-                let args: Vec<u64> = op.args.iter().map(|a| get(&vals, *a)).collect();
-                let arg = |i: usize| args.get(i).copied().unwrap_or(0);
-                let mut fail = false;
-                let mut result = None;
-                match op.opcode.kind() {
-                    OpKind::Pure | OpKind::GuardedPure => {
-                        match eval_pure(op.opcode, arg(0), arg(1)) {
-                            Some(v) => result = Some(v),
-                            None => fail = true,
+            let op = &t.ops[pc];
+            pc += 1;
+            let args: Vec<u64> = op.args.iter().map(|a| get(&vals, *a)).collect();
+            let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+            let mut fail = false;
+            let mut result = None;
+            match op.opcode.kind() {
+                OpKind::Pure | OpKind::GuardedPure => match eval_pure(op.opcode, arg(0), arg(1)) {
+                    Some(v) => result = Some(v),
+                    None => fail = true,
+                },
+                OpKind::Guard => {
+                    fail = match op.opcode {
+                        Opcode::GuardTrue => arg(0) == 0,
+                        Opcode::GuardFalse => arg(0) != 0,
+                        Opcode::GuardValue => arg(0) != arg(1),
+                        Opcode::GuardNonNull => arg(0) == 0,
+                        Opcode::GuardClass => {
+                            let Some(Descr::Field(f)) = op.descr.map(|d| t.descr(d)) else {
+                                return u32::MAX;
+                            };
+                            // SAFETY: `run`'s contract: refs point to objects with the described layout.
+                            let cls =
+                                unsafe { load((arg(0) as i64 + f.offset as i64) as usize, f.size) };
+                            cls != arg(1)
                         }
+                        _ => false,
                     }
-                    OpKind::Guard => {
-                        fail = match op.opcode {
-                            Opcode::GuardTrue => arg(0) == 0,
-                            Opcode::GuardFalse => arg(0) != 0,
-                            Opcode::GuardValue => arg(0) != arg(1),
-                            Opcode::GuardNonNull => arg(0) == 0,
-                            Opcode::GuardClass => {
-                                let Some(Descr::Field(f)) = op.descr.map(|d| t.descr(d)) else {
-                                    return u32::MAX;
-                                };
-                                // SAFETY: `run`'s contract: refs point to objects with the described layout.
-                                let cls = unsafe {
-                                    load((arg(0) as i64 + f.offset as i64) as usize, f.size)
-                                };
-                                cls != arg(1)
-                            }
-                            _ => false,
-                        }
-                    }
-                    OpKind::Load => match (op.opcode, op.descr.map(|d| t.descr(d))) {
-                        (Opcode::GetField, Some(Descr::Field(f))) => {
-                            // SAFETY: `run`'s contract.
-                            result = Some(unsafe {
-                                load((arg(0) as i64 + f.offset as i64) as usize, f.size)
-                            })
-                        }
-                        (Opcode::GetArrayItem, Some(Descr::Array(a))) => {
-                            // SAFETY: `run`'s contract; the recorder guards the index against arraylen.
-                            result = Some(unsafe {
-                                load(array_item_addr(a, arg(0), arg(1)), a.item_size)
-                            })
-                        }
-                        (Opcode::ArrayLen, Some(Descr::Array(a))) => {
-                            // SAFETY: `run`'s contract.
-                            result = Some(unsafe {
-                                load((arg(0) as i64 + a.len_offset as i64) as usize, 8)
-                            })
-                        }
-                        _ => return u32::MAX,
-                    },
-                    OpKind::Store => match (op.opcode, op.descr.map(|d| t.descr(d))) {
-                        (Opcode::SetField, Some(Descr::Field(f))) => {
-                            // SAFETY: `run`'s contract.
-                            unsafe {
-                                store((arg(0) as i64 + f.offset as i64) as usize, f.size, arg(1))
-                            }
-                        }
-                        (Opcode::SetArrayItem, Some(Descr::Array(a))) => {
-                            // SAFETY: `run`'s contract; the index was guarded by the recorder.
-                            unsafe {
-                                store(array_item_addr(a, arg(0), arg(1)), a.item_size, arg(2))
-                            }
-                        }
-                        _ => return u32::MAX,
-                    },
-                    OpKind::Call => {
-                        let Some(Descr::Call(c)) = op.descr.map(|d| t.descr(d)) else {
-                            return u32::MAX;
-                        };
-                        // SAFETY: `run`'s contract: the address is a function with this C signature.
-                        result = Some(unsafe { call(c, &args) });
-                    }
-                    OpKind::Control => {
-                        // jump: the loop's back edge.
-                        let next: Vec<u64> = args.clone();
-                        for (inp, v) in t.inputs.iter().zip(next) {
-                            vals[inp.value.0 as usize] = v;
-                        }
-                        if self.count {
-                            ctx.iterations += 1;
-                        }
-                        break;
-                    }
-                    OpKind::Alloc | OpKind::Barrier => return u32::MAX,
                 }
-                if fail {
-                    let sid = op.snapshot.map(|s| s.0).unwrap_or(u32::MAX);
-                    if let Some(snap) = t.snapshots.get(sid as usize) {
-                        for (k, o) in snap.exit_operands().into_iter().enumerate() {
-                            buf[k] = get(&vals, o);
-                        }
+                OpKind::Load => match (op.opcode, op.descr.map(|d| t.descr(d))) {
+                    (Opcode::GetField, Some(Descr::Field(f))) => {
+                        // SAFETY: `run`'s contract.
+                        result = Some(unsafe {
+                            load((arg(0) as i64 + f.offset as i64) as usize, f.size)
+                        })
                     }
-                    return sid;
+                    (Opcode::GetArrayItem, Some(Descr::Array(a))) => {
+                        // SAFETY: `run`'s contract; the recorder guards the index against arraylen.
+                        result =
+                            Some(unsafe { load(array_item_addr(a, arg(0), arg(1)), a.item_size) })
+                    }
+                    (Opcode::ArrayLen, Some(Descr::Array(a))) => {
+                        // SAFETY: `run`'s contract.
+                        result =
+                            Some(unsafe { load((arg(0) as i64 + a.len_offset as i64) as usize, 8) })
+                    }
+                    _ => return u32::MAX,
+                },
+                OpKind::Store => match (op.opcode, op.descr.map(|d| t.descr(d))) {
+                    (Opcode::SetField, Some(Descr::Field(f))) => {
+                        // SAFETY: `run`'s contract.
+                        unsafe { store((arg(0) as i64 + f.offset as i64) as usize, f.size, arg(1)) }
+                    }
+                    (Opcode::SetArrayItem, Some(Descr::Array(a))) => {
+                        // SAFETY: `run`'s contract; the index was guarded by the recorder.
+                        unsafe { store(array_item_addr(a, arg(0), arg(1)), a.item_size, arg(2)) }
+                    }
+                    _ => return u32::MAX,
+                },
+                OpKind::Call => {
+                    let Some(Descr::Call(c)) = op.descr.map(|d| t.descr(d)) else {
+                        return u32::MAX;
+                    };
+                    // SAFETY: `run`'s contract: the address is a function with this C signature.
+                    result = Some(unsafe { call(c, &args) });
                 }
-                if let (Some(r), Some(v)) = (op.result, result) {
-                    vals[r.0 as usize] = v;
+                OpKind::Control => {
+                    // The label (the preamble's iteration is complete,
+                    // enter the loop) or the jump (the loop's back
+                    // edge): parameters take the operands, all read
+                    // before any is written.
+                    if op.opcode == Opcode::Label {
+                        for (p, v) in op.params.iter().zip(&args) {
+                            vals[p.0 as usize] = *v;
+                        }
+                    } else {
+                        match t.label_index() {
+                            Some(l) => {
+                                for (p, v) in t.ops[l].params.iter().zip(&args) {
+                                    vals[p.0 as usize] = *v;
+                                }
+                            }
+                            None => {
+                                for (inp, v) in t.inputs.iter().zip(&args) {
+                                    vals[inp.value.0 as usize] = *v;
+                                }
+                            }
+                        }
+                        pc = restart;
+                    }
+                    if self.count {
+                        ctx.iterations += 1;
+                    }
+                    continue;
                 }
+                OpKind::Alloc | OpKind::Barrier => return u32::MAX,
+            }
+            if fail {
+                let sid = op.snapshot.map(|s| s.0).unwrap_or(u32::MAX);
+                if let Some(snap) = t.snapshots.get(sid as usize) {
+                    for (k, o) in snap.exit_operands().into_iter().enumerate() {
+                        buf[k] = get(&vals, o);
+                    }
+                }
+                return sid;
+            }
+            if let (Some(r), Some(v)) = (op.result, result) {
+                vals[r.0 as usize] = v;
             }
         }
     }

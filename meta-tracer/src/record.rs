@@ -290,6 +290,7 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
             descr,
             snapshot,
             loc: Some(GreenId(self.current)),
+            params: Vec::new(),
         });
         match result {
             Some(v) => Operand::Val(v),
@@ -404,6 +405,7 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
             descr: None,
             snapshot: None,
             loc: Some(GreenId(self.current)),
+            params: Vec::new(),
         });
         if let Err(e) = self.trace.verify() {
             debug_assert!(false, "recorder produced an invalid trace: {e}");
