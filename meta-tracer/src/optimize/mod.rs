@@ -27,6 +27,7 @@ pub mod cse;
 pub mod dce;
 pub mod fold;
 pub mod guards;
+pub mod peel;
 
 use crate::ir::*;
 use std::collections::HashMap;
@@ -56,6 +57,10 @@ pub const PASSES: &[Pass] = &[
     Pass {
         name: "dce",
         run: dce::run,
+    },
+    Pass {
+        name: "peel",
+        run: peel::run,
     },
 ];
 
