@@ -519,20 +519,21 @@ impl Snapshot {
     /// The operands a guard exit must save, in the order the exit stores
     /// them: every slot operand, then every virtual field operand.
     pub fn exit_operands(&self) -> Vec<Operand> {
-        let mut out = Vec::with_capacity(self.slots.len());
-        for s in &self.slots {
-            if let ResumeValue::Op(o) = s.value {
-                out.push(o);
-            }
-        }
-        for v in &self.virtuals {
-            for (_, rv) in &v.fields {
-                if let ResumeValue::Op(o) = rv {
-                    out.push(*o);
-                }
-            }
-        }
-        out
+        self.operands().collect()
+    }
+
+    /// The operands of [`Snapshot::exit_operands`], in the same order,
+    /// without allocating.
+    pub fn operands(&self) -> impl Iterator<Item = Operand> + '_ {
+        let slots = self.slots.iter().map(|s| s.value);
+        let fields = self
+            .virtuals
+            .iter()
+            .flat_map(|v| v.fields.iter().map(|(_, rv)| *rv));
+        slots.chain(fields).filter_map(|rv| match rv {
+            ResumeValue::Op(o) => Some(o),
+            ResumeValue::Virtual(_) => None,
+        })
     }
 }
 

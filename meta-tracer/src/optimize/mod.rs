@@ -16,12 +16,29 @@
 //!    establishes.
 //! 4. [`dce`] — removal of operations whose results are unused, both by
 //!    the trace and by every guard's resume data.
+//! 5. [`peel`] — loop peeling: the body is followed by a second copy of
+//!    itself behind an inner `label`, and the copy reuses what the first
+//!    copy (the preamble) computed and checked on loop-invariant values:
+//!    pure operations, guards, and heap reads when the loop writes
+//!    nothing. It comes after the cleanup passes because it recognises
+//!    redundancy by equal (opcode, operands, descriptor) keys, which
+//!    folding and CSE make canonical, and because copying dead code or
+//!    redundant guards would double them; it decides to peel only if the
+//!    copy loses something, so it must see the trace as it would
+//!    otherwise be compiled.
+//! 6. [`dce`] again — the copy's parameters that nothing in the loop uses
+//!    (values only the preamble's removed guards needed), and what fed
+//!    them. On an unpeeled trace this finds nothing.
 //!
 //! Later issues add allocation removal (virtuals in resume data), heap
-//! caching, loop peeling and STM barrier placement as further passes here.
-//! Traces are loops without peeling, so a fact learned in one iteration is
-//! not assumed in the next: every pass works on the straight-line body
-//! from the label to the jump, and the label's parameters are unknown.
+//! caching and STM barrier placement as further passes here. Before
+//! [`peel`], a trace is a loop from its entry label to its jump, and a
+//! fact learned in one iteration is not assumed in the next: every pass
+//! works on the straight-line body and the label's parameters are
+//! unknown. After it, the same passes remain correct on the peeled form
+//! without knowing about loops: the inner label defines fresh values (its
+//! parameters), and the preamble dominates the loop, so every fact about a
+//! preamble value holds there too.
 
 pub mod cse;
 pub mod dce;
@@ -61,6 +78,10 @@ pub const PASSES: &[Pass] = &[
     Pass {
         name: "peel",
         run: peel::run,
+    },
+    Pass {
+        name: "dce",
+        run: dce::run,
     },
 ];
 
