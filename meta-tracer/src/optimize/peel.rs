@@ -72,15 +72,23 @@
 //! The pass runs after [`super::dce`], on a trace that folding, CSE and
 //! guard removal have already cleaned, so that equal computations already
 //! have one name and the copy's redundancy with the preamble shows as equal
-//! keys. Those passes understand the peeled form (the label defines fresh
-//! values, and every preamble fact holds in the loop, which the preamble
-//! dominates), so running [`super::guards`] again afterwards removes loop
-//! guards that the preamble's guards imply without being identical.
+//! keys, and nothing dead is copied. [`super::dce`] runs once more after
+//! it, to drop loop parameters nothing in the loop uses any more (inputs
+//! that only the removed guards' snapshots mentioned) with the values that
+//! fed them. The other passes are correct on the peeled form as they are
+//! (the label defines fresh values; the preamble dominates the loop, so
+//! its facts hold there), but running them again found nothing on the
+//! benchmarks: the copy of a cleaned body repeats the preamble's guards
+//! exactly, and those this pass removes itself.
 
 use super::fold::constant_guard;
 use crate::backend::eval_pure;
 use crate::ir::*;
+use crate::warmup::FxBuild;
 use std::collections::{HashMap, HashSet};
+
+type FxMap<K, V> = HashMap<K, V, FxBuild>;
+type FxSet<K> = HashSet<K, FxBuild>;
 
 /// The largest trace, in operations, that peeling may produce (the
 /// recorder's default trace limit): a longer trace is left unpeeled.
@@ -153,32 +161,42 @@ fn constant(ty: Type, bits: u64) -> Operand {
     }
 }
 
-type Key = (Opcode, Vec<Operand>, Option<DescrId>);
+/// Operations with more operands than this are not looked up (they are
+/// copied as they are): keys stay fixed-size and allocation-free.
+const KEY_ARGS: usize = 4;
+
+/// Opcode, descriptor, operand count and operands (padded with `Int(0)`).
+type Key = (Opcode, Option<DescrId>, u8, [Operand; KEY_ARGS]);
 
 /// The lookup key of an operation: commutative operands ordered as
-/// [`super::cse`] orders them.
-fn key(op: &Op, args: &[Operand]) -> Key {
-    let mut args = args.to_vec();
+/// [`super::cse`] orders them. `None` for operations with too many
+/// operands.
+fn key(op: &Op, args: &[Operand]) -> Option<Key> {
+    if args.len() > KEY_ARGS {
+        return None;
+    }
+    let mut a = [Operand::Int(0); KEY_ARGS];
+    a[..args.len()].copy_from_slice(args);
     if op.opcode.is_commutative() && args.len() == 2 {
-        if let (Operand::Val(a), Operand::Val(b)) = (args[0], args[1]) {
-            if b < a {
-                args.swap(0, 1);
+        if let (Operand::Val(x), Operand::Val(y)) = (a[0], a[1]) {
+            if y < x {
+                a.swap(0, 1);
             }
         }
     }
-    (op.opcode, args, op.descr)
+    Some((op.opcode, op.descr, args.len() as u8, a))
 }
 
 /// What is known when the copy starts: the preamble's reusable results and
 /// the guards it passed.
-#[derive(Clone, Default)]
+#[derive(Default)]
 struct Known {
-    values: HashMap<Key, Operand>,
-    guards: HashSet<Key>,
+    values: FxMap<Key, Operand>,
+    guards: FxSet<Key>,
 }
 
 /// One attempt at the loop part, for a given choice of parameters.
-struct Copy {
+struct LoopCopy {
     /// Pure operations moved to the end of the preamble.
     hoisted: Vec<Op>,
     /// The label's parameters and their entry operands.
@@ -201,6 +219,8 @@ struct Copy {
 struct Peeler<'a> {
     trace: &'a Trace,
     body: &'a [Op],
+    /// The class of every operation of the body.
+    classes: Vec<Class>,
     jump: &'a Op,
     writes: bool,
     known: Known,
@@ -219,10 +239,10 @@ impl Peeler<'_> {
     /// label parameter if `varies[k]`, as the preamble's jump operand for
     /// it otherwise. Inputs with the same jump operand share a parameter:
     /// the copy passes them the same operand again, so they stay equal.
-    fn copy(&self, varies: &[bool]) -> Copy {
+    fn copy(&self, varies: &[bool]) -> LoopCopy {
         let t = self.trace;
         let base = t.value_types.len() as u32;
-        let mut c = Copy {
+        let mut c = LoopCopy {
             hoisted: Vec::new(),
             params: Vec::new(),
             entry: Vec::new(),
@@ -237,14 +257,15 @@ impl Peeler<'_> {
             types.push(ty);
             Value(base + types.len() as u32 - 1)
         };
-        let mut map: HashMap<Value, Operand> = HashMap::new();
-        let mut hoisted_vals: HashSet<Value> = HashSet::new();
-        let mut shared: HashMap<Operand, Value> = HashMap::new();
+        // The copy's operand for each value of the body (indexed by id).
+        let mut map: Vec<Option<Operand>> = vec![None; base as usize];
+        let mut hoisted_vals: FxSet<Value> = FxSet::default();
+        let mut shared: FxMap<Operand, Value> = FxMap::default();
         let mut param_of_input: Vec<Option<Value>> = Vec::with_capacity(t.inputs.len());
         for (k, inp) in t.inputs.iter().enumerate() {
             let e = self.jump.args[k];
             if !varies[k] {
-                map.insert(inp.value, e);
+                map[inp.value.0 as usize] = Some(e);
                 param_of_input.push(None);
                 continue;
             }
@@ -258,18 +279,18 @@ impl Peeler<'_> {
                     p
                 }
             };
-            map.insert(inp.value, Operand::Val(p));
+            map[inp.value.0 as usize] = Some(Operand::Val(p));
             param_of_input.push(Some(p));
         }
-        let sub = |map: &HashMap<Value, Operand>, o: Operand| match o {
-            Operand::Val(v) => map.get(&v).copied().unwrap_or(o),
+        let sub = |map: &Vec<Option<Operand>>, o: Operand| match o {
+            Operand::Val(v) => map.get(v.0 as usize).copied().flatten().unwrap_or(o),
             c => c,
         };
-        let mut known = self.known.clone();
-        let mut snap_copies: HashMap<SnapshotId, SnapshotId> = HashMap::new();
-        for op in self.body {
+        // What the copy itself adds to the preamble's knowledge.
+        let mut local = Known::default();
+        let mut snap_copies: FxMap<SnapshotId, SnapshotId> = FxMap::default();
+        for (op, &class) in self.body.iter().zip(&self.classes) {
             let args: Vec<Operand> = op.args.iter().map(|a| sub(&map, *a)).collect();
-            let class = classify(t, op);
             // An input that enters the loop as a constant can make an
             // operation constant.
             if args.iter().all(|a| a.is_const()) {
@@ -278,14 +299,13 @@ impl Peeler<'_> {
                         let a = args.first().and_then(|a| a.const_bits()).unwrap_or(0);
                         let b = args.get(1).and_then(|a| a.const_bits()).unwrap_or(0);
                         if let Some(bits) = eval_pure(op.opcode, a, b) {
-                            map.insert(r, constant(t.type_of(r), bits));
+                            map[r.0 as usize] = Some(constant(t.type_of(r), bits));
                             c.removed += 1;
                             continue;
                         }
                     }
                     (Class::Guard, None) => {
-                        let mut g = op.clone();
-                        g.args = args.clone();
+                        let g = Op::new(op.opcode, None, args.clone());
                         if constant_guard(&g) == Some(true) {
                             c.removed += 1;
                             continue;
@@ -294,12 +314,17 @@ impl Peeler<'_> {
                     _ => {}
                 }
             }
-            if self.reusable(class) {
-                let k = key(op, &args);
+            let k = if self.reusable(class) {
+                key(op, &args)
+            } else {
+                None
+            };
+            if let Some(k) = &k {
                 match op.result {
                     Some(r) => {
-                        if let Some(&o) = known.values.get(&k) {
-                            map.insert(r, o);
+                        let found = self.known.values.get(k).or(local.values.get(k));
+                        if let Some(&o) = found {
+                            map[r.0 as usize] = Some(o);
                             c.removed += 1;
                             continue;
                         }
@@ -309,44 +334,44 @@ impl Peeler<'_> {
                         };
                         if class == Class::Pure && args.iter().all(outer) {
                             let n = fresh(&mut c.types, t.type_of(r));
-                            let mut h = op.clone();
-                            h.args = args;
-                            h.result = Some(n);
+                            let mut h = Op::new(op.opcode, Some(n), args);
+                            h.descr = op.descr;
+                            h.loc = op.loc;
                             c.hoisted.push(h);
                             hoisted_vals.insert(n);
-                            known.values.insert(k, Operand::Val(n));
-                            map.insert(r, Operand::Val(n));
+                            local.values.insert(*k, Operand::Val(n));
+                            map[r.0 as usize] = Some(Operand::Val(n));
                             c.removed += 1;
                             continue;
                         }
                     }
                     None => {
-                        if known.guards.contains(&k) {
+                        if self.known.guards.contains(k) || local.guards.contains(k) {
                             c.removed += 1;
                             continue;
                         }
                     }
                 }
             }
-            let mut n = op.clone();
-            n.result = op.result.map(|r| {
+            let result = op.result.map(|r| {
                 let v = fresh(&mut c.types, t.type_of(r));
-                map.insert(r, Operand::Val(v));
+                map[r.0 as usize] = Some(Operand::Val(v));
                 v
             });
-            if self.reusable(class) {
+            if let Some(k) = k {
                 // Later equal operations of this same iteration reuse it.
-                let k = key(op, &args);
-                match n.result {
+                match result {
                     Some(v) => {
-                        known.values.insert(k, Operand::Val(v));
+                        local.values.insert(k, Operand::Val(v));
                     }
                     None => {
-                        known.guards.insert(k);
+                        local.guards.insert(k);
                     }
                 }
             }
-            n.args = args;
+            let mut n = Op::new(op.opcode, result, args);
+            n.descr = op.descr;
+            n.loc = op.loc;
             if let Some(sid) = op.snapshot {
                 let id = *snap_copies.entry(sid).or_insert_with(|| {
                     let mut s = t.snapshots[sid.0 as usize].clone();
@@ -370,7 +395,7 @@ impl Peeler<'_> {
             c.ops.push(n);
         }
         c.next = self.jump.args.iter().map(|a| sub(&map, *a)).collect();
-        let mut passed: HashSet<Value> = HashSet::new();
+        let mut passed: FxSet<Value> = FxSet::default();
         for (k, p) in param_of_input.iter().enumerate() {
             if let Some(p) = p {
                 if passed.insert(*p) {
@@ -382,16 +407,79 @@ impl Peeler<'_> {
     }
 }
 
-/// Runs the pass.
-pub fn run(trace: &mut Trace) {
-    if let Some(peeled) = peel(trace) {
-        *trace = peeled;
+/// The inputs guessed to vary (the complement of those whose jump operand
+/// is themselves, a constant, or computed from such inputs and constants by
+/// operations the copy may reuse), or `None` if no operation the copy may
+/// reuse has only invariant operands under that guess.
+fn first_guess(p: &Peeler) -> Option<Vec<bool>> {
+    let t = p.trace;
+    let mut inv = vec![false; t.value_types.len()];
+    let is_inv = |inv: &[bool], o: &Operand| match o {
+        Operand::Val(v) => inv.get(v.0 as usize).copied().unwrap_or(false),
+        _ => true,
+    };
+    let mut input_inv: Vec<bool> = t
+        .inputs
+        .iter()
+        .zip(&p.jump.args)
+        .map(|(i, j)| *j == Operand::Val(i.value) || j.is_const())
+        .collect();
+    loop {
+        inv.iter_mut().for_each(|x| *x = false);
+        for (i, k) in t.inputs.iter().zip(&input_inv) {
+            inv[i.value.0 as usize] = *k;
+        }
+        let mut any = false;
+        for (op, &class) in p.body.iter().zip(&p.classes) {
+            if p.reusable(class) && op.args.iter().all(|a| is_inv(&inv, a)) {
+                any = true;
+                if let Some(r) = op.result {
+                    inv[r.0 as usize] = true;
+                }
+            }
+        }
+        // An input entering as an invariant value is invariant too.
+        let mut grown = false;
+        for (k, j) in p.jump.args.iter().enumerate() {
+            if !input_inv[k] && is_inv(&inv, j) {
+                input_inv[k] = true;
+                grown = true;
+            }
+        }
+        if !grown {
+            return any.then(|| input_inv.iter().map(|i| !i).collect());
+        }
     }
 }
 
-/// The peeled trace, or `None` when peeling would not remove anything from
-/// the loop (or the trace is not a plain loop, or would grow too long).
-fn peel(trace: &Trace) -> Option<Trace> {
+/// Runs the pass.
+pub fn run(trace: &mut Trace) {
+    let Some(c) = peel(trace) else { return };
+    let jump = trace.ops.pop().expect("a loop ends in a jump");
+    trace.value_types.extend(c.types);
+    trace.snapshots.extend(c.snapshots);
+    trace.ops.reserve(c.hoisted.len() + c.ops.len() + 2);
+    trace.ops.extend(c.hoisted);
+    let mut label = Op::new(Opcode::Label, None, c.entry);
+    label.params = c.params;
+    label.loc = jump.loc;
+    trace.ops.push(label);
+    trace.ops.extend(c.ops);
+    trace.ops.push(Op {
+        args: c.jump,
+        ..jump
+    });
+    debug_assert!(
+        trace.verify().is_ok(),
+        "peel: {:?}\n{trace}",
+        trace.verify()
+    );
+}
+
+/// The loop part of the peeled trace, or `None` when peeling would not
+/// remove anything from the loop (or the trace is not a plain loop, or
+/// would grow too long).
+fn peel(trace: &Trace) -> Option<LoopCopy> {
     if !trace.is_loop() || trace.label_index().is_some() {
         return None;
     }
@@ -403,15 +491,21 @@ fn peel(trace: &Trace) -> Option<Trace> {
     let mut p = Peeler {
         trace,
         body,
+        classes: body.iter().map(|op| classify(trace, op)).collect(),
         jump,
         writes,
         known: Known::default(),
     };
-    for op in body {
-        if !p.reusable(classify(trace, op)) {
+    // A first guess, by a cheap forward pass without hashing: inputs whose
+    // jump operand is themselves, a constant, or computed from such inputs
+    // by reusable operations. If no reusable operation has only such
+    // operands, the copy could remove nothing: most traces stop here.
+    let mut varies = first_guess(&p)?;
+    for (op, &class) in body.iter().zip(&p.classes) {
+        if !p.reusable(class) {
             continue;
         }
-        let k = key(op, &op.args);
+        let Some(k) = key(op, &op.args) else { continue };
         match op.result {
             Some(r) => {
                 p.known.values.entry(k).or_insert(Operand::Val(r));
@@ -421,10 +515,8 @@ fn peel(trace: &Trace) -> Option<Trace> {
             }
         }
     }
-    // Optimistically, nothing varies; an input whose jump operand in the
-    // copy differs from the one it entered with does, and the copy is
-    // rebuilt until no such input is left.
-    let mut varies = vec![false; trace.inputs.len()];
+    // Each input the copy passes a different operand than it entered with
+    // becomes a parameter, and the copy is rebuilt.
     let copy = loop {
         let c = p.copy(&varies);
         let mut changed = false;
@@ -445,22 +537,7 @@ fn peel(trace: &Trace) -> Option<Trace> {
     if total > MAX_PEELED_OPS {
         return None;
     }
-    let mut out = trace.clone();
-    out.value_types.extend(copy.types);
-    out.snapshots.extend(copy.snapshots);
-    out.ops = Vec::with_capacity(total);
-    out.ops.extend(body.iter().cloned());
-    out.ops.extend(copy.hoisted);
-    let mut label = Op::new(Opcode::Label, None, copy.entry);
-    label.params = copy.params;
-    label.loc = jump.loc;
-    out.ops.push(label);
-    out.ops.extend(copy.ops);
-    let mut j = jump.clone();
-    j.args = copy.jump;
-    out.ops.push(j);
-    debug_assert!(out.verify().is_ok(), "peel: {:?}\n{out}", out.verify());
-    Some(out)
+    Some(copy)
 }
 
 #[cfg(test)]
