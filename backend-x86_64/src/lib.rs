@@ -22,10 +22,29 @@
 //!     return 3                          ; the snapshot index
 //! ```
 //!
+//! A peeled trace (one with an inner `label`, see
+//! `meta_tracer::optimize::peel`) has the same entry and header; the
+//! header block holds the preamble, which ends where the label was:
+//!
+//! ```text
+//! header(i0, i1, ...):
+//!     ...preamble, with its guards...
+//!     [ctx.iterations += 1]             ; the preamble's iteration
+//!     jump loop(label operands)
+//! loop(i9, i10, ...):                   ; block params = the label's
+//!     ...loop, with its guards...
+//!     [ctx.iterations += 1]
+//!     jump loop(jump operands)
+//! ```
+//!
+//! Preamble values dominate the loop, so the loop and its exits use them
+//! directly: a loop guard's exit block may store preamble values.
+//!
 //! The trace is already in SSA form with values that never change, so the
 //! lowering maps every IR [`Value`] directly to one Cranelift value and does
 //! not use the frontend's variable machinery at all; the only block
-//! parameters are the loop header's. Integers and references are `i64`,
+//! parameters are the loop header's (and, in a peeled trace, the loop
+//! block's). Integers and references are `i64`,
 //! floats are `f64`. Constants are materialized as `iconst`/`f64const` at
 //! each use, so the instruction selector can fold them into immediates.
 //! Because the IR itself is untyped at the bit level (the IR interpreter

@@ -16,7 +16,12 @@
 //!   order, and returns the guard's snapshot index. (The buffer is sized by
 //!   the driver to hold `max(inputs, largest exit)` words.)
 //! * [`ExecCtx`] gives the code a place for counters; `iterations` is bumped
-//!   once per loop iteration when [`CompileOptions::count_iterations`] is on.
+//!   once per loop iteration when [`CompileOptions::count_iterations`] is on:
+//!   at the `jump`, and in a peeled trace also at the inner `label`, where
+//!   the preamble's iteration ends (so peeling does not change the count).
+//! * A peeled trace (one with an inner `label`) runs its preamble once,
+//!   then its loop; guards in either part exit the same way, and a loop
+//!   guard's snapshot may name preamble values.
 //!
 //! The IR interpreter is the reference semantics: backend tests run the same
 //! trace through both and compare exits and buffers. It is also what the

@@ -341,6 +341,7 @@ impl<G: Green> JitDriver<G> {
             compiled_at: self.created.elapsed(),
             recorded_ops,
             optimized_ops: trace.ops.len(),
+            loop_ops: trace.label_index().map(|l| trace.ops.len() - l - 1),
             guards: trace.num_guards(),
             compile_time: opt_time + comp_time,
             code_bytes: code.code_size(),

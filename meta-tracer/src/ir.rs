@@ -27,6 +27,11 @@
 //!   aliasing and purity from descriptors alone.
 //! * STM barriers are explicit operations, so barrier placement is a pass and
 //!   not a backend detail.
+//! * A trace is a loop: the entry label (the [`Trace::inputs`]), a body, and
+//!   a final `jump` back. Loop peeling ([`crate::optimize::peel`]) adds one
+//!   inner `label` op, which defines the loop's parameters from values of
+//!   the preamble before it; the `jump` then passes the next iteration's
+//!   parameters to that label, and the preamble runs once per entry.
 //!
 //! The textual form (see [`Trace::to_text`] and [`crate::ir_parse`]) is one
 //! operation a line, e.g. `i3 = int_add i1, i2` and
