@@ -8,8 +8,9 @@
 //!    produces many operations on constants (green values, promoted
 //!    values); folding them first gives every later pass less to look at.
 //! 2. [`cse`] — common-subexpression elimination of pure operations and
-//!    of loads of immutable fields, so that equal conditions become the
-//!    same value before guards are compared.
+//!    of loads of immutable fields (of every heap read, in a trace that
+//!    writes nothing), so that equal conditions become the same value
+//!    before guards are compared.
 //! 3. [`guards`] — removal of guards implied by earlier guards (the same
 //!    condition, or an integer range that an earlier comparison already
 //!    established), and propagation of the constants that `guard_value`
@@ -91,6 +92,20 @@ pub fn optimize(trace: &mut Trace, mut after: impl FnMut(&str, &Trace)) {
     for p in PASSES {
         (p.run)(trace);
         after(p.name, trace);
+    }
+}
+
+/// True if `op` may change the heap: stores, allocations, STM barriers,
+/// and calls not known to be read-only (anything else reads at most).
+pub fn may_write_heap(trace: &Trace, op: &Op) -> bool {
+    match op.opcode.kind() {
+        OpKind::Pure | OpKind::GuardedPure | OpKind::Guard | OpKind::Load | OpKind::Control => {
+            false
+        }
+        OpKind::Call => {
+            !matches!(trace.call_descr(op), Some(c) if c.effects.kind <= EffectKind::ReadsHeap)
+        }
+        OpKind::Store | OpKind::Alloc | OpKind::Barrier => true,
     }
 }
 

@@ -152,19 +152,6 @@ fn classify(trace: &Trace, op: &Op) -> Class {
     }
 }
 
-/// True if `op` may change the heap (anything not known to be read-only).
-fn may_write(trace: &Trace, op: &Op) -> bool {
-    match op.opcode.kind() {
-        OpKind::Pure | OpKind::GuardedPure | OpKind::Guard | OpKind::Load | OpKind::Control => {
-            false
-        }
-        OpKind::Call => {
-            !matches!(trace.call_descr(op), Some(c) if c.effects.kind <= EffectKind::ReadsHeap)
-        }
-        OpKind::Store | OpKind::Alloc | OpKind::Barrier => true,
-    }
-}
-
 fn constant(ty: Type, bits: u64) -> Operand {
     match ty {
         Type::Float => Operand::Float(bits),
@@ -499,7 +486,7 @@ fn peel(trace: &Trace) -> Option<LoopCopy> {
     if jump.args.len() != trace.inputs.len() {
         return None;
     }
-    let writes = body.iter().any(|op| may_write(trace, op));
+    let writes = body.iter().any(|op| super::may_write_heap(trace, op));
     let mut p = Peeler {
         trace,
         body,
