@@ -107,6 +107,82 @@ pub trait Backend {
     ) -> Result<Box<dyn CompiledTrace>, CompileError>;
 }
 
+/// A backend created on its first compilation. Creating a code generator
+/// has a cost of its own (Cranelift's host detection and settings: about
+/// 20,000 instructions), which a program that never compiles a loop should
+/// not pay.
+pub struct LazyBackend {
+    name: &'static str,
+    make: Option<Box<dyn FnOnce() -> Box<dyn Backend>>>,
+    made: Option<Box<dyn Backend>>,
+}
+
+impl LazyBackend {
+    /// A backend that `make` will create when the first trace is compiled;
+    /// `name` stands for it until then (the created backend's own name is
+    /// reported afterwards).
+    pub fn new(name: &'static str, make: impl FnOnce() -> Box<dyn Backend> + 'static) -> Self {
+        LazyBackend {
+            name,
+            make: Some(Box::new(make)),
+            made: None,
+        }
+    }
+
+    /// True once the backend has been created.
+    pub fn is_created(&self) -> bool {
+        self.made.is_some()
+    }
+}
+
+impl Backend for LazyBackend {
+    fn name(&self) -> &'static str {
+        self.made.as_ref().map_or(self.name, |b| b.name())
+    }
+    fn compile(
+        &mut self,
+        trace: &Trace,
+        opts: &CompileOptions,
+    ) -> Result<Box<dyn CompiledTrace>, CompileError> {
+        if let Some(make) = self.make.take() {
+            self.made = Some(make());
+        }
+        match self.made.as_mut() {
+            Some(b) => b.compile(trace, opts),
+            None => Err(CompileError::Unsupported("no backend".into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod lazy_backend_tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    #[test]
+    fn created_on_first_compile_only_and_then_named_by_itself() {
+        let made = Rc::new(Cell::new(0));
+        let m2 = made.clone();
+        let mut b = LazyBackend::new("pending", move || {
+            m2.set(m2.get() + 1);
+            Box::new(IrInterpreter)
+        });
+        assert_eq!(
+            (b.name(), b.is_created(), made.get()),
+            ("pending", false, 0)
+        );
+        let t = crate::ir_parse::parse_trace("label i0=s0:0\ni1 = int_add i0, 1\njump i1\n")
+            .expect("parses");
+        let opts = CompileOptions::default();
+        assert!(b.compile(&t, &opts).is_ok());
+        assert!(b.compile(&t, &opts).is_ok());
+        assert_eq!(made.get(), 1, "created exactly once");
+        assert_eq!(b.name(), "ir-interpreter");
+        assert!(b.is_created());
+    }
+}
+
 /// A backend that executes the IR directly (the reference semantics).
 #[derive(Debug, Default)]
 pub struct IrInterpreter;
@@ -259,12 +335,26 @@ impl CompiledTrace for InterpretedTrace {
             c => c.const_bits().unwrap_or(0),
         };
         // A peeled trace jumps back to the instruction after its label.
-        let restart = t.label_index().map_or(0, |l| l + 1);
+        let label = t.label_index();
+        let restart = label.map_or(0, |l| l + 1);
         let mut pc = 0;
         loop {
             let op = &t.ops[pc];
             pc += 1;
-            let args: Vec<u64> = op.args.iter().map(|a| get(&vals, *a)).collect();
+            // Operands on the stack (a heap allocation per operation made
+            // this interpreter several times slower; it runs the traces on
+            // probation).
+            let mut small = [0u64; 8];
+            let big: Vec<u64>;
+            let args: &[u64] = if op.args.len() <= small.len() {
+                for (slot, a) in small.iter_mut().zip(&op.args) {
+                    *slot = get(&vals, *a);
+                }
+                &small[..op.args.len()]
+            } else {
+                big = op.args.iter().map(|a| get(&vals, *a)).collect();
+                &big
+            };
             let arg = |i: usize| args.get(i).copied().unwrap_or(0);
             let mut fail = false;
             let mut result = None;
@@ -326,31 +416,29 @@ impl CompiledTrace for InterpretedTrace {
                         return u32::MAX;
                     };
                     // SAFETY: `run`'s contract: the address is a function with this C signature.
-                    result = Some(unsafe { call(c, &args) });
+                    result = Some(unsafe { call(c, args) });
                 }
                 OpKind::Control => {
                     // The label (the preamble's iteration is complete,
-                    // enter the loop) or the jump (the loop's back
-                    // edge): parameters take the operands, all read
-                    // before any is written.
-                    if op.opcode == Opcode::Label {
-                        for (p, v) in op.params.iter().zip(&args) {
-                            vals[p.0 as usize] = *v;
-                        }
+                    // enter the loop) or the jump (the loop's back edge):
+                    // parameters take the operands, all read before any is
+                    // written.
+                    let params: &[Value] = if op.opcode == Opcode::Label {
+                        &op.params
                     } else {
-                        match t.label_index() {
-                            Some(l) => {
-                                for (p, v) in t.ops[l].params.iter().zip(&args) {
-                                    vals[p.0 as usize] = *v;
-                                }
-                            }
+                        pc = restart;
+                        match label {
+                            Some(l) => &t.ops[l].params,
                             None => {
-                                for (inp, v) in t.inputs.iter().zip(&args) {
-                                    vals[inp.value.0 as usize] = *v;
+                                for (inp, &v) in t.inputs.iter().zip(args) {
+                                    vals[inp.value.0 as usize] = v;
                                 }
+                                &[]
                             }
                         }
-                        pc = restart;
+                    };
+                    for (p, &v) in params.iter().zip(args) {
+                        vals[p.0 as usize] = v;
                     }
                     if self.count {
                         ctx.iterations += 1;

@@ -34,6 +34,17 @@ pub const DEFAULT_TRACE_LIMIT: usize = 4000;
 /// blacklisted (never traced again).
 pub const DEFAULT_MAX_ABORTS: u32 = 5;
 
+/// The default number of entries a new trace may take on probation in the
+/// IR interpreter before it is compiled (see `probation.rs`).
+pub const DEFAULT_PROBATION_ENTRIES: u32 = 8;
+/// The default number of iterations a trace must run on probation, within
+/// those entries, to be compiled: 16 per entry on average. An entry and
+/// its exit cost the driver and the interpreter's resume about as much as
+/// interpreting a few dozen simple instructions (callgrind), so a loop
+/// that runs fewer iterations per entry gains little from machine code and
+/// does not repay its compilation.
+pub const DEFAULT_PROBATION_ITERATIONS: u64 = 128;
+
 /// JIT settings.
 #[derive(Clone, Debug)]
 pub struct JitConfig {
@@ -50,6 +61,12 @@ pub struct JitConfig {
     pub dump: Option<DumpTarget>,
     /// Count compiled-loop iterations (an add to memory per iteration).
     pub count_iterations: bool,
+    /// Entries a new trace may take on probation, run by the IR
+    /// interpreter, before it must have run `probation_iterations`
+    /// iterations to be compiled (0: compile every trace at once).
+    pub probation_entries: u32,
+    /// Iterations that earn a trace on probation its compilation.
+    pub probation_iterations: u64,
 }
 
 impl Default for JitConfig {
@@ -61,6 +78,8 @@ impl Default for JitConfig {
             max_aborts: DEFAULT_MAX_ABORTS,
             dump: None,
             count_iterations: true,
+            probation_entries: DEFAULT_PROBATION_ENTRIES,
+            probation_iterations: DEFAULT_PROBATION_ITERATIONS,
         }
     }
 }
@@ -74,6 +93,7 @@ impl JitConfig {
     /// | `METATRACER_THRESHOLD=N` | hot-loop threshold |
     /// | `METATRACER_TRACE_LIMIT=N` | maximum trace length |
     /// | `METATRACER_DUMP=FILE` | dump traces to FILE (`-` for stderr) |
+    /// | `METATRACER_PROBATION=E,I` | probation: E entries, I iterations (`0`: off) |
     ///
     /// Unparsable values are ignored (the default stays).
     pub fn from_env() -> JitConfig {
@@ -89,6 +109,17 @@ impl JitConfig {
         }
         if let Some(n) = var("METATRACER_TRACE_LIMIT").and_then(|s| s.parse::<usize>().ok()) {
             c.trace_limit = n.max(1);
+        }
+        if let Some(p) = var("METATRACER_PROBATION") {
+            let mut it = p.split(',').map(|x| x.trim().parse::<u64>());
+            match (it.next(), it.next()) {
+                (Some(Ok(0)), None) => c.probation_entries = 0,
+                (Some(Ok(e)), Some(Ok(i))) => {
+                    c.probation_entries = e.min(u32::MAX as u64) as u32;
+                    c.probation_iterations = i;
+                }
+                _ => {}
+            }
         }
         if let Some(d) = var("METATRACER_DUMP") {
             c.dump = Some(if d == "-" {

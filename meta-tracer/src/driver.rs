@@ -15,10 +15,11 @@
 //! and as the backend's IR and disassembly, labelled with printable green
 //! locations.
 
-use crate::backend::{Backend, CompileOptions, CompiledTrace, ExecCtx};
+use crate::backend::{Backend, CompileOptions, CompiledTrace, ExecCtx, IrInterpreter};
 use crate::config::{DumpTarget, JitConfig};
 use crate::ir::Trace;
 use crate::optimize;
+use crate::probation::BudgetedTrace;
 use crate::record::{AbortReason, Recorder};
 use crate::resume::{restore, RedFrame};
 use crate::stats::{JitStats, TraceStats};
@@ -66,6 +67,16 @@ struct Installed<G> {
     mismatches: u64,
     /// Entries and iterations in the current judging window.
     window: (u64, u64),
+    /// While on probation (`code` is then the IR interpreter running the
+    /// trace's probation form): that form, and entries and iterations so
+    /// far.
+    probation: Option<OnProbation>,
+}
+
+struct OnProbation {
+    form: BudgetedTrace,
+    entries: u64,
+    iterations: u64,
 }
 
 /// A compiled loop is judged after this many entries (or refused entries).
@@ -155,6 +166,14 @@ impl<G: Green> JitDriver<G> {
         s
     }
 
+    /// The statistics as they stand, without the per-guard exit counts
+    /// (no copy, nothing formatted: for interpreters that consult the
+    /// counters on their own hot paths; [`JitDriver::stats`] renders the
+    /// exits too).
+    pub fn counters(&self) -> &JitStats {
+        &self.stats
+    }
+
     /// True if the JIT is enabled.
     #[inline]
     pub fn enabled(&self) -> bool {
@@ -204,10 +223,11 @@ impl<G: Green> JitDriver<G> {
         }
         self.stats.traces_started += 1;
         self.recording_since = Some(Instant::now());
-        let name = (self.printer)(&green);
+        // The trace is named (its printable location) when it is closed:
+        // most recordings abort, and printing a location is not free.
         Enter::Record(Box::new(Recorder::new(
             green,
-            name,
+            String::new(),
             self.config.trace_limit,
         )))
     }
@@ -250,13 +270,16 @@ impl<G: Green> JitDriver<G> {
             self.stats.time_tracing += t0.elapsed();
         }
         *self.stats.aborts.entry(reason).or_default() += 1;
-        let loc = (self.printer)(&start);
         let state = self.loops.entry(start).or_default();
         let black = state.abort(self.config.threshold, self.config.max_aborts);
         if black {
             self.stats.blacklisted += 1;
             self.hot.make_dead(hot_slot(&start));
         }
+        if self.dump.is_none() {
+            return;
+        }
+        let loc = (self.printer)(&start);
         let at = match at {
             Some(g) if g != start => format!(" at {}", (self.printer)(&g)),
             _ => String::new(),
@@ -282,6 +305,7 @@ impl<G: Green> JitDriver<G> {
         };
         let id = self.stats.traces.len() + 1;
         let location = (self.printer)(&start);
+        trace.name = location.clone();
         let recorded_ops = trace.ops.len();
         let dumping = self.dump.is_some();
         let printer = &self.printer;
@@ -299,7 +323,7 @@ impl<G: Green> JitDriver<G> {
             ));
         }
         let t_opt = Instant::now();
-        optimize::optimize(&mut trace, |pass, t| {
+        optimize::run_passes(optimize::BODY_PASSES, &mut trace, |pass, t| {
             if dumping {
                 texts.push(format!(
                     "---- trace {id} at {location}: after {pass}\n{}",
@@ -307,11 +331,36 @@ impl<G: Green> JitDriver<G> {
                 ));
             }
         });
-        let opt_time = t_opt.elapsed();
+        let mut opt_time = t_opt.elapsed();
         self.stats.time_optimizing += opt_time;
         for t in texts {
             self.dump_text(&t);
         }
+        if let Some((form, code)) = self.probation_form(&trace, &greens, start) {
+            self.dump_text(&format!(
+                "---- trace {id} at {location}: on probation in the IR interpreter (compiled after {} iterations within {} entries)\n",
+                self.config.probation_iterations, self.config.probation_entries
+            ));
+            self.stats.traces.push(TraceStats {
+                id,
+                location,
+                compiled_at: self.created.elapsed(),
+                recorded_ops,
+                optimized_ops: trace.ops.len(),
+                guards: trace.num_guards(),
+                compile_time: opt_time,
+                on_probation: true,
+                ..TraceStats::default()
+            });
+            let probation = OnProbation {
+                form,
+                entries: 0,
+                iterations: 0,
+            };
+            self.install(trace, start, greens, code, Some(probation));
+            return;
+        }
+        opt_time += self.loop_passes(&mut trace, &greens, id);
         let t_comp = Instant::now();
         let opts = CompileOptions {
             count_iterations: self.config.count_iterations,
@@ -347,6 +396,68 @@ impl<G: Green> JitDriver<G> {
             code_bytes: code.code_size(),
             ..TraceStats::default()
         });
+        self.install(trace, start, greens, code, None);
+    }
+
+    /// Runs the optimizer's loop passes (peeling) on a trace about to be
+    /// compiled, dumping after each; returns the time taken.
+    fn loop_passes(&mut self, trace: &mut Trace, greens: &[G], id: usize) -> Duration {
+        let dumping = self.dump.is_some();
+        let printer = &self.printer;
+        let location = trace.name.clone();
+        let loc_of = |g: u32| {
+            greens
+                .get(g as usize)
+                .map(printer)
+                .unwrap_or_else(|| format!("@{g}"))
+        };
+        let mut texts: Vec<String> = Vec::new();
+        let t_opt = Instant::now();
+        optimize::run_passes(optimize::LOOP_PASSES, trace, |pass, t| {
+            if dumping {
+                texts.push(format!(
+                    "---- trace {id} at {location}: after {pass}\n{}",
+                    t.to_text_with(&loc_of)
+                ));
+            }
+        });
+        let time = t_opt.elapsed();
+        self.stats.time_optimizing += time;
+        for t in texts {
+            self.dump_text(&t);
+        }
+        time
+    }
+
+    /// The probation form of a new trace and the IR interpreter's code for
+    /// it, unless probation is off or the IR interpreter cannot run the
+    /// trace (then it is compiled at once).
+    fn probation_form(
+        &self,
+        trace: &Trace,
+        greens: &[G],
+        start: G,
+    ) -> Option<(BudgetedTrace, Box<dyn CompiledTrace>)> {
+        if self.config.probation_entries == 0 {
+            return None;
+        }
+        let header = greens.iter().position(|g| *g == start)? as u32;
+        let form = BudgetedTrace::new(trace, header)?;
+        let opts = CompileOptions::default();
+        let code = IrInterpreter.compile(&form.trace, &opts).ok()?;
+        Some((form, code))
+    }
+
+    /// Installs `code` for the loop at `start` (the statistics entry was
+    /// pushed last).
+    fn install(
+        &mut self,
+        trace: Trace,
+        start: G,
+        greens: Vec<G>,
+        code: Box<dyn CompiledTrace>,
+        probation: Option<OnProbation>,
+    ) {
         let need = code.buffer_len();
         if self.buf.len() < need {
             self.buf.resize(need, 0);
@@ -357,13 +468,91 @@ impl<G: Green> JitDriver<G> {
             start,
             greens,
             code,
-            stats_index: id - 1,
+            stats_index: self.stats.traces.len() - 1,
             exits,
             mismatches: 0,
             window: (0, 0),
+            probation,
         });
         self.loops.entry(start).or_default().compiled = Some(self.installed.len() - 1);
         self.hot.make_exact(hot_slot(&start));
+    }
+
+    /// Compiles a trace that passed probation to machine code, which runs
+    /// from its next entry on. If the backend fails, the trace is
+    /// uninstalled and the failure counted like any failed compilation.
+    fn promote(&mut self, idx: usize) {
+        let opts = CompileOptions {
+            count_iterations: self.config.count_iterations,
+            keep_dumps: self.dump.is_some(),
+        };
+        // Peeling, which probation ran without. It only appends snapshots,
+        // so the exit counts gathered on probation keep their indices.
+        let id = self.installed[idx].stats_index + 1;
+        let mut trace = std::mem::take(&mut self.installed[idx].trace);
+        let greens = std::mem::take(&mut self.installed[idx].greens);
+        let opt_time = self.loop_passes(&mut trace, &greens, id);
+        let inst = &mut self.installed[idx];
+        inst.trace = trace;
+        inst.greens = greens;
+        inst.exits.resize(inst.trace.snapshots.len(), 0);
+        let st = &mut self.stats.traces[inst.stats_index];
+        st.optimized_ops = inst.trace.ops.len();
+        st.loop_ops = inst
+            .trace
+            .label_index()
+            .map(|l| inst.trace.ops.len() - l - 1);
+        st.guards = inst.trace.num_guards();
+        st.compile_time += opt_time;
+        let t_comp = Instant::now();
+        let result = self.backend.compile(&self.installed[idx].trace, &opts);
+        let comp_time = t_comp.elapsed();
+        self.stats.time_compiling += comp_time;
+        let inst = &mut self.installed[idx];
+        let (id, start, stats_index) = (inst.stats_index + 1, inst.start, inst.stats_index);
+        let location = (self.printer)(&start);
+        let p = inst.probation.take();
+        let (entries, iterations) = p.map_or((0, 0), |p| (p.entries, p.iterations));
+        let code = match result {
+            Ok(code) => code,
+            Err(e) => {
+                self.dump_text(&format!(
+                    "---- trace {id} at {location}: backend {} failed: {e}\n",
+                    self.backend.name()
+                ));
+                self.uninstall(idx);
+                self.abort(start, None, AbortReason::CompileFailed);
+                return;
+            }
+        };
+        self.dump_text(&format!(
+            "---- trace {id} at {location}: passed probation ({iterations} iterations in {entries} entries): compiled\n"
+        ));
+        for (title, text) in code.dumps() {
+            self.dump_text(&format!("---- trace {id} at {location}: {title}\n{text}\n"));
+        }
+        self.stats.traces_compiled += 1;
+        let st = &mut self.stats.traces[stats_index];
+        st.compile_time += comp_time;
+        st.code_bytes = code.code_size();
+        let need = code.buffer_len();
+        if self.buf.len() < need {
+            self.buf.resize(need, 0);
+        }
+        let inst = &mut self.installed[idx];
+        inst.code = code;
+        inst.window = (0, 0);
+    }
+
+    /// Removes the loop's trace: the location goes back to interpretation
+    /// (with an exact hot counter released).
+    fn uninstall(&mut self, idx: usize) -> &mut LoopState {
+        let start = self.installed[idx].start;
+        let state = self.loops.entry(start).or_default();
+        state.compiled = None;
+        self.hot.release_exact(hot_slot(&start));
+        state.counter = 0;
+        state
     }
 
     fn run_compiled(&mut self, idx: usize, frame: &mut dyn RedFrame) -> Enter<G> {
@@ -380,6 +569,14 @@ impl<G: Green> JitDriver<G> {
             }
             self.buf[k] = bits;
         }
+        let budget = inst.probation.as_ref().map(|p| {
+            let left = self
+                .config
+                .probation_iterations
+                .saturating_sub(p.iterations);
+            p.form.set_budget(left);
+            left.max(1)
+        });
         let mut ctx = ExecCtx::default();
         // SAFETY: the buffer holds every input with the tag the trace was
         // recorded for (checked above) and is at least `buffer_len` words
@@ -388,6 +585,10 @@ impl<G: Green> JitDriver<G> {
         // layouts the interpreter recorded, and the interpreter's recorded
         // call descriptors name functions with the described signatures.
         let sid = unsafe { inst.code.run(&mut self.buf, &mut ctx) } as usize;
+        if let (Some(p), Some(budget)) = (&inst.probation, budget) {
+            let ran = budget - p.form.budget();
+            return self.end_probation_entry(idx, sid, ran, frame);
+        }
         let st = &mut self.stats.traces[inst.stats_index];
         st.entries += 1;
         st.iterations += ctx.iterations;
@@ -418,26 +619,78 @@ impl<G: Green> JitDriver<G> {
         Enter::Resumed(green)
     }
 
+    /// The end of an entry into a trace on probation, which ran `ran`
+    /// iterations and left through snapshot `sid` of its probation form:
+    /// resumes the interpreter, then compiles the trace once it has run
+    /// enough iterations or discards it once it has used its entries.
+    fn end_probation_entry(
+        &mut self,
+        idx: usize,
+        sid: usize,
+        ran: u64,
+        frame: &mut dyn RedFrame,
+    ) -> Enter<G> {
+        let inst = &mut self.installed[idx];
+        let Some(p) = inst.probation.as_mut() else {
+            return Enter::Interpret;
+        };
+        let Some(snap) = p.form.trace.snapshots.get(sid) else {
+            panic!("trace on probation returned unknown exit {sid}");
+        };
+        let green = inst.greens[snap.green as usize];
+        if let Err(e) = restore(&p.form.trace, snap, &self.buf, frame) {
+            panic!("resume failed: {}", e.0);
+        }
+        p.entries += 1;
+        p.iterations += ran;
+        let st = &mut self.stats.traces[inst.stats_index];
+        st.entries += 1;
+        st.iterations += ran;
+        st.probation_entries += 1;
+        st.probation_iterations += ran;
+        self.stats.entries += 1;
+        self.stats.iterations += ran;
+        if sid != p.form.header_exit {
+            // A guard exit (the budget exit is the end of probation, not a
+            // guard failing).
+            inst.exits[sid] += 1;
+            self.stats.guard_exits += 1;
+        }
+        let (entries, iterations) = (p.entries, p.iterations);
+        if iterations >= self.config.probation_iterations {
+            self.promote(idx);
+        } else if entries >= u64::from(self.config.probation_entries) {
+            self.discard_why(
+                idx,
+                &format!("failed probation: {iterations} iterations in {entries} entries"),
+            );
+        }
+        Enter::Resumed(green)
+    }
+
     /// Uninstalls a trace that does not pay off; its location may be traced
     /// again (up to `MAX_RETRACES` times, then it is blacklisted).
     fn discard(&mut self, idx: usize) {
+        self.discard_why(idx, "too few iterations per entry");
+    }
+
+    fn discard_why(&mut self, idx: usize, why: &str) {
         let inst = &self.installed[idx];
         let loc = (self.printer)(&inst.start);
         let id = inst.stats_index + 1;
-        let state = self.loops.entry(inst.start).or_default();
-        state.compiled = None;
+        let start = inst.start;
+        self.installed[idx].probation = None;
+        let state = self.uninstall(idx);
         state.retraces += 1;
-        self.hot.release_exact(hot_slot(&inst.start));
-        state.counter = 0;
         let black = state.retraces >= MAX_RETRACES;
         if black {
             state.blacklisted = true;
             self.stats.blacklisted += 1;
-            self.hot.make_dead(hot_slot(&inst.start));
+            self.hot.make_dead(hot_slot(&start));
         }
         self.stats.traces_discarded += 1;
         self.dump_text(&format!(
-            "---- trace {id} at {loc}: discarded (too few iterations per entry){}\n",
+            "---- trace {id} at {loc}: discarded ({why}){}\n",
             if black { "; location blacklisted" } else { "" }
         ));
     }

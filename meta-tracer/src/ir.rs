@@ -700,7 +700,15 @@ impl Trace {
                 .get_mut(inp.value.0 as usize)
                 .ok_or("input value out of range")? = true;
         }
-        let check = |defined: &Vec<bool>, o: &Operand, what: &str| -> Result<(), String> {
+        // The operation named in an error, formatted only on error (verify
+        // runs on every trace the driver compiles).
+        struct What<'a>(usize, &'a str);
+        impl fmt::Display for What<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "op {} ({})", self.0, self.1)
+            }
+        }
+        let check = |defined: &Vec<bool>, o: &Operand, what: &What| -> Result<(), String> {
             if let Operand::Val(v) = o {
                 if !defined.get(v.0 as usize).copied().unwrap_or(false) {
                     return Err(format!(
@@ -712,7 +720,7 @@ impl Trace {
             Ok(())
         };
         for (i, op) in self.ops.iter().enumerate() {
-            let what = format!("op {i} ({})", op.opcode.name());
+            let what = What(i, op.opcode.name());
             if let Some(n) = op.opcode.arity() {
                 if op.args.len() != n {
                     return Err(format!(
@@ -727,11 +735,11 @@ impl Trace {
             if op.opcode.is_guard() {
                 let sid = op
                     .snapshot
-                    .ok_or(format!("{what}: guard without snapshot"))?;
+                    .ok_or_else(|| format!("{what}: guard without snapshot"))?;
                 let snap = self
                     .snapshots
                     .get(sid.0 as usize)
-                    .ok_or(format!("{what}: bad snapshot"))?;
+                    .ok_or_else(|| format!("{what}: bad snapshot"))?;
                 for o in snap.exit_operands() {
                     check(&defined, &o, &what)?;
                 }
@@ -812,7 +820,7 @@ impl Trace {
             if let Some(r) = op.result {
                 let slot = defined
                     .get_mut(r.0 as usize)
-                    .ok_or(format!("{what}: result out of range"))?;
+                    .ok_or_else(|| format!("{what}: result out of range"))?;
                 if *slot {
                     return Err(format!("{what}: {} defined twice", self.value_name(r)));
                 }

@@ -85,6 +85,7 @@ pub mod driver;
 pub mod ir;
 pub mod ir_parse;
 pub mod optimize;
+pub mod probation;
 pub mod record;
 pub mod resume;
 pub mod stats;
@@ -92,7 +93,7 @@ pub mod warmup;
 
 /// The names an interpreter needs, in one import.
 pub mod prelude {
-    pub use crate::backend::{Backend, IrInterpreter};
+    pub use crate::backend::{Backend, IrInterpreter, LazyBackend};
     pub use crate::config::{DumpTarget, JitConfig};
     pub use crate::driver::{Enter, JitDriver, Recording};
     pub use crate::ir::{

@@ -32,6 +32,7 @@
 //! cannot record.
 
 use crate::ir::*;
+use crate::warmup::FxBuild;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
@@ -62,6 +63,9 @@ pub enum AbortReason {
     /// code to pay for entering it (the interpreter's judgement, e.g. a
     /// counted loop's remaining trip count).
     ShortLoop,
+    /// Calls recorded inline (followed into the callee) nested deeper than
+    /// the interpreter allows, e.g. a recursive function.
+    CallTooDeep,
 }
 
 impl AbortReason {
@@ -76,6 +80,7 @@ impl AbortReason {
         AbortReason::CompileFailed,
         AbortReason::AlwaysFails,
         AbortReason::ShortLoop,
+        AbortReason::CallTooDeep,
     ];
     /// A short name.
     pub fn name(self) -> &'static str {
@@ -89,6 +94,7 @@ impl AbortReason {
             AbortReason::CompileFailed => "compilation failed",
             AbortReason::AlwaysFails => "guard always fails",
             AbortReason::ShortLoop => "too few iterations left",
+            AbortReason::CallTooDeep => "inlined calls nested too deep",
         }
     }
 }
@@ -205,8 +211,8 @@ pub struct Recorder<G> {
     pub(crate) start: G,
     pub(crate) trace: Trace,
     pub(crate) greens: Vec<G>,
-    green_ids: HashMap<G, u32>,
-    shadow: HashMap<u32, ShadowSlot>,
+    green_ids: HashMap<G, u32, FxBuild>,
+    shadow: HashMap<u32, ShadowSlot, FxBuild>,
     /// Slot values as they were at the start of the current instruction
     /// (for slots written during it).
     undo: Vec<(u32, Option<ShadowSlot>)>,
@@ -222,8 +228,8 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
             start,
             trace: Trace::new(name),
             greens: Vec::new(),
-            green_ids: HashMap::new(),
-            shadow: HashMap::new(),
+            green_ids: HashMap::default(),
+            shadow: HashMap::default(),
             undo: Vec::new(),
             current: 0,
             limit,
@@ -252,6 +258,15 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
     /// The trace recorded so far.
     pub fn trace(&self) -> &Trace {
         &self.trace
+    }
+
+    /// Forgets red slots `from..to`, which the interpreter knows to be dead
+    /// (the registers of a callee recorded inline, once it has returned):
+    /// they are no longer carried around the loop nor written back by
+    /// later exits. Guards later in the current instruction still resume
+    /// with the values these slots had when it started.
+    pub fn forget(&mut self, from: u32, to: u32) {
+        self.shadow.retain(|&slot, _| slot < from || slot >= to);
     }
 
     fn green_id(&mut self, g: G) -> u32 {
@@ -300,7 +315,7 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
 
     /// The shadow frame as of the start of the current instruction.
     fn snapshot(&mut self) -> SnapshotId {
-        let mut state: HashMap<u32, ShadowSlot> = self.shadow.clone();
+        let mut state: HashMap<u32, ShadowSlot, FxBuild> = self.shadow.clone();
         for (slot, old) in self.undo.iter().rev() {
             match old {
                 Some(s) => state.insert(*slot, *s),

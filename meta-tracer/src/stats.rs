@@ -39,6 +39,13 @@ pub struct TraceStats {
     pub iterations: u64,
     /// Exits taken, by printable guard location.
     pub exits: BTreeMap<String, u64>,
+    /// The trace was installed on probation (run by the IR interpreter
+    /// until it had run enough iterations; see `probation.rs`).
+    pub on_probation: bool,
+    /// Entries while on probation (included in `entries`).
+    pub probation_entries: u64,
+    /// Iterations while on probation (included in `iterations`).
+    pub probation_iterations: u64,
 }
 
 /// Whole-run figures.
@@ -48,7 +55,8 @@ pub struct JitStats {
     pub traces_started: u64,
     /// Recordings aborted, by reason.
     pub aborts: BTreeMap<AbortReason, u64>,
-    /// Traces compiled and installed.
+    /// Traces compiled to machine code and installed (at once, or when
+    /// they passed probation; `traces` also lists those that did not).
     pub traces_compiled: u64,
     /// Locations blacklisted after repeated aborts or discarded traces.
     pub blacklisted: u64,
@@ -116,9 +124,19 @@ impl JitStats {
         let _ = writeln!(s, "time optimizing:     {:.3} ms", ms(self.time_optimizing));
         let _ = writeln!(s, "time compiling:      {:.3} ms", ms(self.time_compiling));
         for t in &self.traces {
+            let probation = if t.on_probation {
+                format!(
+                    " (on probation: {} entries, {} iterations{})",
+                    t.probation_entries,
+                    t.probation_iterations,
+                    if t.code_bytes > 0 { "; compiled" } else { "" }
+                )
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 s,
-                "trace {} at {}: compiled at {:.3} ms, {} ops recorded, {} optimized{}, {} guards, {:.3} ms to optimize+compile, {} bytes; {} entries, {} iterations",
+                "trace {} at {}: installed at {:.3} ms, {} ops recorded, {} optimized{}, {} guards, {:.3} ms to optimize+compile, {} bytes; {} entries, {} iterations{}",
                 t.id,
                 t.location,
                 ms(t.compiled_at),
@@ -132,7 +150,8 @@ impl JitStats {
                 ms(t.compile_time),
                 t.code_bytes,
                 t.entries,
-                t.iterations
+                t.iterations,
+                probation
             );
             for (loc, n) in &t.exits {
                 let _ = writeln!(s, "  exit at {loc}: {n}");

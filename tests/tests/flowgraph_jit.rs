@@ -33,12 +33,19 @@ fn run(
     inputs: &[(&str, Val)],
     mode: Mode,
 ) -> (Result<String, String>, JitStats) {
+    let on = matches!(mode, Mode::On);
     let cfg = JitConfig {
         enabled: !matches!(mode, Mode::Off),
-        threshold: if matches!(mode, Mode::On) {
+        threshold: if on {
             meta_tracer::config::DEFAULT_THRESHOLD
         } else {
             1
+        },
+        // Forced modes compile everything at once (no probation).
+        probation_entries: if on {
+            meta_tracer::config::DEFAULT_PROBATION_ENTRIES
+        } else {
+            0
         },
         ..JitConfig::default()
     };
@@ -82,8 +89,22 @@ fn power_agrees_over_many_inputs_and_compiles() {
         "machine code ran {} iterations",
         on.iterations
     );
-    assert_eq!(on.entries, 1, "one entry: the loop stays in machine code");
+    // Two entries: one on probation in the IR interpreter, which ends at
+    // the loop header once the budget is spent, then machine code to the
+    // end of the loop.
+    let t = &on.traces[0];
+    assert!(
+        t.on_probation && t.probation_entries == 1,
+        "{}",
+        on.report()
+    );
+    assert_eq!(on.entries, 2, "{}", on.report());
     assert_eq!(on.guard_exits, 1, "left once, at the loop's end");
+    let forced = &stats[2];
+    assert_eq!(
+        forced.entries, 1,
+        "one entry: the loop stays in machine code"
+    );
 }
 
 #[test]
@@ -137,7 +158,20 @@ fn lists_and_data_dependent_guards() {
             .count();
         assert_eq!(r.unwrap(), want.to_string());
         if n == 10_000 {
-            assert!(stats[1].traces_compiled >= 1 && stats[1].guard_exits > 0);
+            // Compiled at once and exiting on the pattern's zeros...
+            assert!(stats[2].traces_compiled >= 1 && stats[2].guard_exits > 0);
+            // ... while with the default settings the trace, exiting
+            // after a couple of iterations, fails probation: no machine
+            // code is generated for it.
+            let on = &stats[1];
+            assert!(on.traces_discarded >= 1, "{}", on.report());
+            assert!(
+                on.traces
+                    .iter()
+                    .all(|t| t.on_probation && t.code_bytes == 0),
+                "{}",
+                on.report()
+            );
         }
     }
     let mut sum = program("sum_list.fg");

@@ -31,6 +31,13 @@
 //!    (values only the preamble's removed guards needed), and what fed
 //!    them. On an unpeeled trace this finds nothing.
 //!
+//! Passes 1–4 ([`BODY_PASSES`]) run when the trace is closed; 5 and 6
+//! ([`LOOP_PASSES`]) just before code generation, after the trace has
+//! passed probation in the IR interpreter unpeeled ([`crate::probation`]:
+//! its budget check exits to the loop header with the values the jump
+//! carries for the inputs, which a peeled trace's jump no longer carries;
+//! and a trace discarded on probation is never peeled).
+//!
 //! Later issues add allocation removal (virtuals in resume data), heap
 //! caching and STM barrier placement as further passes here. Before
 //! [`peel`], a trace is a loop from its entry label to its jump, and a
@@ -58,8 +65,8 @@ pub struct Pass {
     pub run: fn(&mut Trace),
 }
 
-/// The passes, in the order they run.
-pub const PASSES: &[Pass] = &[
+/// The passes run on the loop body when a trace is closed, in order.
+pub const BODY_PASSES: &[Pass] = &[
     Pass {
         name: "fold",
         run: fold::run,
@@ -76,6 +83,13 @@ pub const PASSES: &[Pass] = &[
         name: "dce",
         run: dce::run,
     },
+];
+
+/// The passes run just before code generation, in order: after probation
+/// (see [`crate::probation`]), which runs the trace unpeeled, so that a
+/// trace discarded on probation is never peeled, and its budget check can
+/// exit to the loop header with the inputs' values at the jump.
+pub const LOOP_PASSES: &[Pass] = &[
     Pass {
         name: "peel",
         run: peel::run,
@@ -86,13 +100,20 @@ pub const PASSES: &[Pass] = &[
     },
 ];
 
-/// Runs every pass in order; `after` is called after each pass with its
+/// Runs `passes` in order; `after` is called after each pass with its
 /// name and the trace (for dumps).
-pub fn optimize(trace: &mut Trace, mut after: impl FnMut(&str, &Trace)) {
-    for p in PASSES {
+pub fn run_passes(passes: &[Pass], trace: &mut Trace, mut after: impl FnMut(&str, &Trace)) {
+    for p in passes {
         (p.run)(trace);
         after(p.name, trace);
     }
+}
+
+/// Runs every pass in order, [`BODY_PASSES`] then [`LOOP_PASSES`]; `after`
+/// is called after each pass with its name and the trace (for dumps).
+pub fn optimize(trace: &mut Trace, mut after: impl FnMut(&str, &Trace)) {
+    run_passes(BODY_PASSES, trace, &mut after);
+    run_passes(LOOP_PASSES, trace, &mut after);
 }
 
 /// True if `op` may change the heap: stores, allocations, STM barriers,

@@ -80,7 +80,8 @@
 //! loop will run long is not known when it is compiled; like LuaJIT, this
 //! pass bets that a loop hot enough to be traced will.
 //!
-//! The pass runs after [`super::dce`], on a trace that folding, CSE and
+//! The pass runs after [`super::dce`] (and after probation: see
+//! [`super::LOOP_PASSES`]), on a trace that folding, CSE and
 //! guard removal have already cleaned, so that equal computations already
 //! have one name and the copy's redundancy with the preamble shows as equal
 //! keys, and nothing dead is copied. [`super::dce`] runs once more after
