@@ -337,128 +337,142 @@ impl CompiledTrace for InterpretedTrace {
         // A peeled trace jumps back to the instruction after its label.
         let label = t.label_index();
         let restart = label.map_or(0, |l| l + 1);
-        let mut pc = 0;
-        loop {
-            let op = &t.ops[pc];
-            pc += 1;
-            // Operands on the stack (a heap allocation per operation made
-            // this interpreter several times slower; it runs the traces on
-            // probation).
-            let mut small = [0u64; 8];
-            let big: Vec<u64>;
-            let args: &[u64] = if op.args.len() <= small.len() {
-                for (slot, a) in small.iter_mut().zip(&op.args) {
-                    *slot = get(&vals, *a);
-                }
-                &small[..op.args.len()]
-            } else {
-                big = op.args.iter().map(|a| get(&vals, *a)).collect();
-                &big
-            };
-            let arg = |i: usize| args.get(i).copied().unwrap_or(0);
-            let mut fail = false;
-            let mut result = None;
-            match op.opcode.kind() {
-                OpKind::Pure | OpKind::GuardedPure => match eval_pure(op.opcode, arg(0), arg(1)) {
-                    Some(v) => result = Some(v),
-                    None => fail = true,
-                },
-                OpKind::Guard => {
-                    fail = match op.opcode {
-                        Opcode::GuardTrue => arg(0) == 0,
-                        Opcode::GuardFalse => arg(0) != 0,
-                        Opcode::GuardValue => arg(0) != arg(1),
-                        Opcode::GuardNonNull => arg(0) == 0,
-                        Opcode::GuardClass => {
-                            let Some(Descr::Field(f)) = op.descr.map(|d| t.descr(d)) else {
-                                return u32::MAX;
-                            };
-                            // SAFETY: `run`'s contract: refs point to objects with the described layout.
-                            let cls =
-                                unsafe { load((arg(0) as i64 + f.offset as i64) as usize, f.size) };
-                            cls != arg(1)
+        let mut start = 0;
+        'iteration: loop {
+            for op in &t.ops[start..] {
+                // Operands on the stack (a heap allocation per operation
+                // made this interpreter several times slower; it runs the
+                // traces on probation).
+                let mut small = [0u64; 8];
+                let big: Vec<u64>;
+                let args: &[u64] = if op.args.len() <= small.len() {
+                    for (slot, a) in small.iter_mut().zip(&op.args) {
+                        *slot = get(&vals, *a);
+                    }
+                    &small[..op.args.len()]
+                } else {
+                    big = op.args.iter().map(|a| get(&vals, *a)).collect();
+                    &big
+                };
+                let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+                let mut fail = false;
+                let mut result = None;
+                match op.opcode.kind() {
+                    OpKind::Pure | OpKind::GuardedPure => {
+                        match eval_pure(op.opcode, arg(0), arg(1)) {
+                            Some(v) => result = Some(v),
+                            None => fail = true,
                         }
-                        _ => false,
                     }
-                }
-                OpKind::Load => match (op.opcode, op.descr.map(|d| t.descr(d))) {
-                    (Opcode::GetField, Some(Descr::Field(f))) => {
-                        // SAFETY: `run`'s contract.
-                        result = Some(unsafe {
-                            load((arg(0) as i64 + f.offset as i64) as usize, f.size)
-                        })
+                    OpKind::Guard => {
+                        fail = match op.opcode {
+                            Opcode::GuardTrue => arg(0) == 0,
+                            Opcode::GuardFalse => arg(0) != 0,
+                            Opcode::GuardValue => arg(0) != arg(1),
+                            Opcode::GuardNonNull => arg(0) == 0,
+                            Opcode::GuardClass => {
+                                let Some(Descr::Field(f)) = op.descr.map(|d| t.descr(d)) else {
+                                    return u32::MAX;
+                                };
+                                // SAFETY: `run`'s contract: refs point to objects with the described layout.
+                                let cls = unsafe {
+                                    load((arg(0) as i64 + f.offset as i64) as usize, f.size)
+                                };
+                                cls != arg(1)
+                            }
+                            _ => false,
+                        }
                     }
-                    (Opcode::GetArrayItem, Some(Descr::Array(a))) => {
-                        // SAFETY: `run`'s contract; the recorder guards the index against arraylen.
-                        result =
-                            Some(unsafe { load(array_item_addr(a, arg(0), arg(1)), a.item_size) })
-                    }
-                    (Opcode::ArrayLen, Some(Descr::Array(a))) => {
-                        // SAFETY: `run`'s contract.
-                        result =
-                            Some(unsafe { load((arg(0) as i64 + a.len_offset as i64) as usize, 8) })
-                    }
-                    _ => return u32::MAX,
-                },
-                OpKind::Store => match (op.opcode, op.descr.map(|d| t.descr(d))) {
-                    (Opcode::SetField, Some(Descr::Field(f))) => {
-                        // SAFETY: `run`'s contract.
-                        unsafe { store((arg(0) as i64 + f.offset as i64) as usize, f.size, arg(1)) }
-                    }
-                    (Opcode::SetArrayItem, Some(Descr::Array(a))) => {
-                        // SAFETY: `run`'s contract; the index was guarded by the recorder.
-                        unsafe { store(array_item_addr(a, arg(0), arg(1)), a.item_size, arg(2)) }
-                    }
-                    _ => return u32::MAX,
-                },
-                OpKind::Call => {
-                    let Some(Descr::Call(c)) = op.descr.map(|d| t.descr(d)) else {
-                        return u32::MAX;
-                    };
-                    // SAFETY: `run`'s contract: the address is a function with this C signature.
-                    result = Some(unsafe { call(c, args) });
-                }
-                OpKind::Control => {
-                    // The label (the preamble's iteration is complete,
-                    // enter the loop) or the jump (the loop's back edge):
-                    // parameters take the operands, all read before any is
-                    // written.
-                    let params: &[Value] = if op.opcode == Opcode::Label {
-                        &op.params
-                    } else {
-                        pc = restart;
-                        match label {
-                            Some(l) => &t.ops[l].params,
-                            None => {
-                                for (inp, &v) in t.inputs.iter().zip(args) {
-                                    vals[inp.value.0 as usize] = v;
-                                }
-                                &[]
+                    OpKind::Load => match (op.opcode, op.descr.map(|d| t.descr(d))) {
+                        (Opcode::GetField, Some(Descr::Field(f))) => {
+                            // SAFETY: `run`'s contract.
+                            result = Some(unsafe {
+                                load((arg(0) as i64 + f.offset as i64) as usize, f.size)
+                            })
+                        }
+                        (Opcode::GetArrayItem, Some(Descr::Array(a))) => {
+                            // SAFETY: `run`'s contract; the recorder guards the index against arraylen.
+                            result = Some(unsafe {
+                                load(array_item_addr(a, arg(0), arg(1)), a.item_size)
+                            })
+                        }
+                        (Opcode::ArrayLen, Some(Descr::Array(a))) => {
+                            // SAFETY: `run`'s contract.
+                            result = Some(unsafe {
+                                load((arg(0) as i64 + a.len_offset as i64) as usize, 8)
+                            })
+                        }
+                        _ => return u32::MAX,
+                    },
+                    OpKind::Store => match (op.opcode, op.descr.map(|d| t.descr(d))) {
+                        (Opcode::SetField, Some(Descr::Field(f))) => {
+                            // SAFETY: `run`'s contract.
+                            unsafe {
+                                store((arg(0) as i64 + f.offset as i64) as usize, f.size, arg(1))
                             }
                         }
-                    };
-                    for (p, &v) in params.iter().zip(args) {
-                        vals[p.0 as usize] = v;
+                        (Opcode::SetArrayItem, Some(Descr::Array(a))) => {
+                            // SAFETY: `run`'s contract; the index was guarded by the recorder.
+                            unsafe {
+                                store(array_item_addr(a, arg(0), arg(1)), a.item_size, arg(2))
+                            }
+                        }
+                        _ => return u32::MAX,
+                    },
+                    OpKind::Call => {
+                        let Some(Descr::Call(c)) = op.descr.map(|d| t.descr(d)) else {
+                            return u32::MAX;
+                        };
+                        // SAFETY: `run`'s contract: the address is a function with this C signature.
+                        result = Some(unsafe { call(c, args) });
                     }
-                    if self.count {
-                        ctx.iterations += 1;
+                    OpKind::Control => {
+                        // The label (the preamble's iteration is complete,
+                        // enter the loop) or the jump (the loop's back edge):
+                        // parameters take the operands, all read before any is
+                        // written.
+                        let params: &[Value] = if op.opcode == Opcode::Label {
+                            &op.params
+                        } else {
+                            match label {
+                                Some(l) => &t.ops[l].params,
+                                None => {
+                                    for (inp, &v) in t.inputs.iter().zip(args) {
+                                        vals[inp.value.0 as usize] = v;
+                                    }
+                                    &[]
+                                }
+                            }
+                        };
+                        for (p, &v) in params.iter().zip(args) {
+                            vals[p.0 as usize] = v;
+                        }
+                        if self.count {
+                            ctx.iterations += 1;
+                        }
+                        if op.opcode == Opcode::Jump {
+                            start = restart;
+                            continue 'iteration;
+                        }
+                        continue;
                     }
-                    continue;
+                    OpKind::Alloc | OpKind::Barrier => return u32::MAX,
                 }
-                OpKind::Alloc | OpKind::Barrier => return u32::MAX,
-            }
-            if fail {
-                let sid = op.snapshot.map(|s| s.0).unwrap_or(u32::MAX);
-                if let Some(snap) = t.snapshots.get(sid as usize) {
-                    for (k, o) in snap.exit_operands().into_iter().enumerate() {
-                        buf[k] = get(&vals, o);
+                if fail {
+                    let sid = op.snapshot.map(|s| s.0).unwrap_or(u32::MAX);
+                    if let Some(snap) = t.snapshots.get(sid as usize) {
+                        for (k, o) in snap.exit_operands().into_iter().enumerate() {
+                            buf[k] = get(&vals, o);
+                        }
                     }
+                    return sid;
                 }
-                return sid;
+                if let (Some(r), Some(v)) = (op.result, result) {
+                    vals[r.0 as usize] = v;
+                }
             }
-            if let (Some(r), Some(v)) = (op.result, result) {
-                vals[r.0 as usize] = v;
-            }
+            // Only a trace without a jump ends here (`compile` refuses it).
+            return u32::MAX;
         }
     }
 

@@ -682,7 +682,7 @@ impl Trace {
     pub fn max_exit_values(&self) -> usize {
         self.snapshots
             .iter()
-            .map(|s| s.exit_operands().len())
+            .map(|s| s.operands().count())
             .max()
             .unwrap_or(0)
     }
