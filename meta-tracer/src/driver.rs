@@ -8,7 +8,10 @@
 //! interpreter runs its recording-mode step function and calls
 //! [`JitDriver::recording_at`] at each merge point; when it is back where
 //! recording began, the driver closes the loop, optimizes the trace,
-//! compiles it with the backend and installs it for that location.
+//! compiles it with the backend and installs it for that location. A new
+//! trace usually runs on probation in the IR interpreter first
+//! ([`crate::probation`]); the optimizer's loop passes (peeling,
+//! [`optimize::LOOP_PASSES`]) run only when it is compiled to machine code.
 //!
 //! Every stage is timed and counted in [`JitStats`], and, when dumping is
 //! on, every trace is written out as recorded, after each optimizer pass,
