@@ -118,14 +118,14 @@ fn out_of_memory_is_a_lua_error() {
 #[test]
 fn dump_names_where_a_recording_aborted() {
     // The loop starts at line 3; its recording stops at line 4's call of
-    // a Lua function (not recordable): the dump names both places.
+    // a variadic Lua function (not followed): the dump names both places.
     let dir = std::env::temp_dir();
     let pid = std::process::id();
     let src = dir.join(format!("interp-example-abort-{pid}.lua"));
     let dump = dir.join(format!("interp-example-abort-{pid}.dump"));
     std::fs::write(
         &src,
-        "local function f(x) return x end\nlocal s = 0\nfor i = 1, 500 do s = s + i\n  s = s + f(i) end\nprint(s)\n",
+        "local function f(...) local x = ... return x end\nlocal s = 0\nfor i = 1, 500 do s = s + i\n  s = s + f(i) end\nprint(s)\n",
     )
     .unwrap();
     let (code, out, err) = run(bin().args([

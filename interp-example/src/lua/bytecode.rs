@@ -34,6 +34,13 @@ pub const RK_CONST: u16 = 0x8000;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Instr {
+    /// Not compiled: the instruction past the end of every prototype's
+    /// code ([`Code::reload_pc`]), where the JIT sends the VM after it
+    /// pushed frames (of calls that compiled code had inlined and exited
+    /// inside): the VM reloads its running frame, the innermost one. A
+    /// dispatch-loop arm of its own, because a test after every merge point
+    /// cost the interpreter 3-6% instructions even with `--no-jit`.
+    ReloadFrame,
     /// R[a] = R[b]
     Move(u8, u8),
     /// R[a] = K[bx]
@@ -190,33 +197,48 @@ impl Code {
             i => i,
         };
         Code {
-            cells: code.into_iter().map(|i| Cell::new(dispatch(i))).collect(),
+            cells: code
+                .into_iter()
+                .map(dispatch)
+                .chain([Instr::ReloadFrame])
+                .map(Cell::new)
+                .collect(),
         }
+    }
+
+    /// The pc of the [`Instr::ReloadFrame`] past the end.
+    pub fn reload_pc(&self) -> usize {
+        self.len()
     }
 
     /// The number of instructions.
     pub fn len(&self) -> usize {
-        self.cells.len()
+        self.cells.len() - 1
     }
 
     /// Whether there are no instructions.
     pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
+        self.len() == 0
     }
 
     /// The instruction at `pc` as compiled ([`Instr::unpatched`]).
     pub fn get(&self, pc: usize) -> Option<Instr> {
-        self.cells.get(pc).map(|c| c.get().unpatched())
+        self.code().get(pc).map(|c| c.get().unpatched())
     }
 
     /// The instructions as compiled.
     pub fn iter(&self) -> impl Iterator<Item = Instr> + '_ {
-        self.cells.iter().map(|c| c.get().unpatched())
+        self.code().iter().map(|c| c.get().unpatched())
+    }
+
+    /// The compiled instructions (without the final `ReloadFrame`).
+    fn code(&self) -> &[Cell<Instr>] {
+        &self.cells[..self.cells.len() - 1]
     }
 
     /// The instruction at `pc` as the VM dispatches it (patched or not).
     pub fn dispatched(&self, pc: usize) -> Option<Instr> {
-        self.cells.get(pc).map(Cell::get)
+        self.code().get(pc).map(Cell::get)
     }
 
     /// The first instruction, for the VM's instruction pointer. Reads

@@ -34,7 +34,8 @@
 //! arithmetic and bitwise operations on numbers, comparisons and equality
 //! (numbers, strings, tables without `__eq`), tests, jumps, numeric `for`,
 //! `#`, `break`'s no-op `Close`, table reads and writes by any key on tables
-//! whose metatable lacks the metamethod concerned, upvalue and global
+//! whose metatable lacks the metamethod concerned (reads follow `__index`
+//! tables, so method lookups `obj:m()` are recorded), upvalue and global
 //! reads, calls of `math`'s float functions, and calls of Lua functions,
 //! followed into the callee: see "Calls" below), following the iteration
 //! to the next back-edge. The first
@@ -75,18 +76,23 @@
 //! callee's prototype (a pure helper reads it from the closure), follows
 //! the callee's instructions with their registers as red slots above the
 //! caller's, and at its `Return` moves the results into the caller's
-//! registers and forgets the callee's slots. Guards inside the callee
-//! resume the VM at the call, which runs again from the caller's state:
-//! exact because the recorder refuses heap writes inside inlined calls,
-//! so the callee has changed nothing but registers that the guard's
-//! snapshot restores (a callee that writes tables is not followed, which
-//! is the next step: rebuilding the callee's frame on exit). Loops inside
-//! a callee, variadic callees and nesting deeper than `MAX_INLINE_DEPTH`
-//! (recursion) stop the recording; stopped inside a callee, the recording
-//! restores the outermost call's argument registers and the VM runs the
-//! call. Measured with callgrind: spectral_norm 200, whose inner loops
-//! call a small arithmetic function, went from 0.999 to 0.187 times the
-//! `--no-jit` instructions.
+//! registers and forgets the callee's slots ([`Recorder::forget`]). The
+//! callee's instructions have greens of their own, `(INLINED | context,
+//! pc)`, where the context (interned per chain of call sites, see
+//! [`CallSite`]) says which calls they are nested in and where each
+//! callee's registers start. A guard there resumes the VM inside the
+//! callee: the driver writes the snapshot's slots (the callees' registers
+//! included) and `enter_inlined_frames` pushes a VM frame per call, each
+//! caller's saved pc after its call; the VM then reloads its running frame
+//! through `Instr::ReloadFrame`, an instruction past the end of every
+//! prototype's code (a test after every merge point instead cost the
+//! interpreter 3-6% instructions, even with `--no-jit`). A recording
+//! stopped inside a callee hands over the same way. Loops inside a callee
+//! (left to the VM: they may get traces of their own), variadic callees,
+//! and nesting deeper than `MAX_INLINE_DEPTH` (recursion) stop the
+//! recording. Measured with callgrind: spectral_norm 200, whose inner
+//! loops call a small arithmetic function, went from 0.999 to 0.187 times
+//! the `--no-jit` instructions.
 //!
 //! Guards resume at the start of the instruction that emitted them (the
 //! recorder's snapshots are taken at [`Tracer::at`]), and the VM then
@@ -212,6 +218,30 @@ struct ProtoInfo {
 
 type Protos = Rc<RefCell<Vec<Option<ProtoInfo>>>>;
 
+/// A call recorded inline: where it is and where its callee's frame is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct CallSite {
+    /// The `Call` instruction (a real location: prototype id and pc).
+    call: Green,
+    /// The callee's prototype id.
+    callee: u32,
+    /// Slot of the callee's register 0 (relative to the loop's frame).
+    off: u32,
+    /// Results the call wants (`c - 1`).
+    nres: u8,
+}
+
+/// The calls an instruction recorded inline is nested in, outermost first.
+/// An instruction inside inlined calls has the green `(INLINED | id, pc)`,
+/// where `id` indexes the table of these contexts: a guard there resumes
+/// the VM inside the callee, with a VM frame rebuilt for each call
+/// (`enter_inlined_frames`).
+type InlineContexts = Rc<RefCell<Vec<Vec<CallSite>>>>;
+
+/// The bit that marks a green's first half as an inline context id, not a
+/// prototype id.
+const INLINED: u32 = 1 << 31;
+
 /// Whether `GetTable`/`SetTable` with integer keys are recorded (as calls
 /// to the table helpers below). Measured with callgrind on sieve.lua at
 /// its default N=1e6 (JIT on / off): 0.98 on, 1.22 off (the loops are then
@@ -271,6 +301,17 @@ pub struct LuaJit {
     /// Prototypes of functions recorded inline, whose addresses traces
     /// guard (kept alive so that no other prototype can take one).
     inlined: Vec<Rc<Proto>>,
+    /// The `__index` metamethod name (set by [`install`]; without it,
+    /// `__index` tables are not followed).
+    index_name: Option<Gc<LStr>>,
+    /// Inline contexts (see [`CallSite`]), shared with the location
+    /// printer, and their ids.
+    contexts: InlineContexts,
+    context_ids: FxMap<Vec<CallSite>, u32>,
+    /// Where the VM resumes after compiled code or a recording stopped
+    /// inside inlined calls: a context id and a pc of its innermost callee
+    /// (taken by [`enter_inlined_frames`]).
+    pending: Option<(u32, usize)>,
     /// Traces installed so far, compiled or on probation (the driver's
     /// count, to notice new ones).
     compiled: u64,
@@ -280,7 +321,19 @@ pub struct LuaJit {
 }
 
 /// `chunkname:line OPCODE` for a green key, if its prototype is known.
-fn print_green(protos: &[Option<ProtoInfo>], g: &Green) -> String {
+fn print_green(protos: &[Option<ProtoInfo>], contexts: &[Vec<CallSite>], g: &Green) -> String {
+    if g.0 & INLINED != 0 {
+        let Some(sites) = contexts.get((g.0 & !INLINED) as usize) else {
+            return format!("context#{}:pc{}", g.0 & !INLINED, g.1);
+        };
+        let callee = sites.last().map_or(0, |c| c.callee);
+        let mut s = print_green(protos, contexts, &(callee, g.1));
+        for c in sites.iter().rev() {
+            s.push_str(" <- ");
+            s.push_str(&print_green(protos, contexts, &c.call));
+        }
+        return s;
+    }
     match protos.get(g.0 as usize).and_then(|p| p.as_ref()) {
         Some(info) => {
             let p = &info.proto;
@@ -296,13 +349,18 @@ impl LuaJit {
     /// A JIT with the given settings and backend.
     pub fn new(config: JitConfig, backend: Box<dyn Backend>) -> LuaJit {
         let protos: Protos = Rc::default();
+        let contexts: InlineContexts = Rc::default();
         let p2 = protos.clone();
+        let c2 = contexts.clone();
         let driver = JitDriver::new(config, backend, move |g: &Green| {
-            print_green(&p2.borrow(), g)
+            print_green(&p2.borrow(), &c2.borrow(), g)
         });
         LuaJit {
             driver,
             protos,
+            contexts,
+            context_ids: Default::default(),
+            pending: None,
             dead: Vec::new(),
             streaks: Default::default(),
             entries: Default::default(),
@@ -311,6 +369,7 @@ impl LuaJit {
             hard_aborts: Default::default(),
             blocking: Default::default(),
             inlined: Vec::new(),
+            index_name: None,
             compiled: 0,
             blacklisted: 0,
             debug: std::env::var_os("LUAJIT_DEBUG").is_some(),
@@ -320,6 +379,36 @@ impl LuaJit {
     /// The driver (statistics, report).
     pub fn driver(&self) -> &JitDriver<Green> {
         &self.driver
+    }
+
+    /// `chunkname:line OPCODE` for a green key.
+    fn loc(&self, g: &Green) -> String {
+        print_green(&self.protos.borrow(), &self.contexts.borrow(), g)
+    }
+
+    /// The id of an inline context, interned.
+    fn context_id(&mut self, sites: &[CallSite]) -> u32 {
+        if let Some(&id) = self.context_ids.get(sites) {
+            return id;
+        }
+        let mut v = self.contexts.borrow_mut();
+        let id = v.len() as u32;
+        v.push(sites.to_vec());
+        self.context_ids.insert(sites.to_vec(), id);
+        id
+    }
+
+    /// Makes `p` known for printing locations (a function recorded
+    /// inline may have no loop of its own), and keeps it alive.
+    fn know_proto(&mut self, p: &Rc<Proto>) {
+        let id = p.id as usize;
+        let mut v = self.protos.borrow_mut();
+        if v.len() <= id {
+            v.resize_with(id + 1, || None);
+        }
+        if v[id].is_none() {
+            v[id] = Some(ProtoInfo { proto: p.clone() });
+        }
     }
 
     /// Ends the run (kept for symmetry: recordings never outlive a merge
@@ -378,7 +467,7 @@ impl LuaJit {
             return;
         }
         *n = 0;
-        let loc = print_green(&self.protos.borrow(), &g);
+        let loc = self.loc(&g);
         let stats = self.driver.counters();
         let (mut entries, mut iterations) = (0u64, 0u64);
         for t in stats.traces.iter().filter(|t| t.location == loc) {
@@ -441,7 +530,7 @@ impl LuaJit {
             self.blocking.insert((start.0, pc));
             self.hard_aborts.remove(&start);
             if self.debug {
-                let loc = print_green(&self.protos.borrow(), &start);
+                let loc = self.loc(&start);
                 eprintln!("lua jit: {loc}: aborts at an instruction never recordable: dead");
             }
             self.mark_dead(start, "aborted at an instruction never recordable");
@@ -450,7 +539,7 @@ impl LuaJit {
         if self.blocking.contains(&(start.0, pc)) {
             self.hard_aborts.remove(&start);
             if self.debug {
-                let loc = print_green(&self.protos.borrow(), &start);
+                let loc = self.loc(&start);
                 eprintln!(
                     "lua jit: {loc}: aborts at an instruction that blocked another loop: dead"
                 );
@@ -462,7 +551,7 @@ impl LuaJit {
             self.blocking.insert((start.0, pc));
             self.hard_aborts.remove(&start);
             if self.debug {
-                let loc = print_green(&self.protos.borrow(), &start);
+                let loc = self.loc(&start);
                 eprintln!("lua jit: {loc}: aborts twice at the same instruction: dead");
             }
             self.mark_dead(start, "aborted twice at the same instruction");
@@ -472,10 +561,7 @@ impl LuaJit {
     /// Abandons `rec`, which failed at `pc` for `reason`.
     fn abandon(&mut self, rec: Box<Recorder<Green>>, reason: AbortReason, pc: Green) {
         if self.debug {
-            eprintln!(
-                "lua jit: abort at {}: {reason}",
-                print_green(&self.protos.borrow(), &pc)
-            );
+            eprintln!("lua jit: abort at {}: {reason}", self.loc(&pc));
         }
         let start = rec.start();
         self.driver.abandon(rec, reason);
@@ -487,11 +573,18 @@ impl LuaJit {
 /// `--no-jit`: the VM's merge points then cost one `bool` test).
 pub fn attach(vm: &mut Vm, opts: &crate::cli::Options) {
     let config = crate::jit::config(opts);
-    vm.jit = if config.enabled {
-        Some(Box::new(LuaJit::new(config, crate::jit::backend())))
+    if config.enabled {
+        install(vm, LuaJit::new(config, crate::jit::backend()));
     } else {
-        None
-    };
+        vm.jit = None;
+    }
+}
+
+/// Installs `jit` in `vm` (with what it needs of the VM: the `__index`
+/// name, to follow `__index` tables in traces).
+pub fn install(vm: &mut Vm, mut jit: LuaJit) {
+    jit.index_name = Some(vm.tm_name(vm::Tm::Index));
+    vm.jit = Some(Box::new(jit));
 }
 
 /// Ends the run: with `--jit-stats`, prints the driver's report to stderr.
@@ -537,6 +630,8 @@ struct FrameCtx<'a> {
     /// register); None in the loop's frame, whose closure is the red slot
     /// [`CLOSURE_SLOT`].
     closure_op: Option<Operand>,
+    /// The `__index` name ([`LuaJit::index_name`]).
+    index_name: Option<Gc<LStr>>,
 }
 
 impl FrameCtx<'_> {
@@ -621,8 +716,19 @@ pub fn merge_point(vm: &mut Vm, proto: &Proto, base: usize, pc: usize) -> usize 
     let Some(closure) = vm.frames.last().map(|f| f.cl) else {
         return pc;
     };
-    run_loop(jit, &mut vm.stack, closure, proto, base, pc)
+    let npc = run_loop(jit, &mut vm.stack, closure, proto, base, pc);
+    if npc == INLINED_RESUME {
+        // The VM continues in frames pushed here, inside calls that a
+        // trace or a recording had inlined: it reloads its running frame.
+        enter_inlined_frames(vm, base);
+        return proto.code.reload_pc();
+    }
+    npc
 }
+
+/// What `run_loop` returns when the VM must continue inside inlined calls
+/// (see [`enter_inlined_frames`]).
+const INLINED_RESUME: usize = usize::MAX;
 
 /// A loop header that may still be traced (or that is not a loop header).
 const LIVE: u8 = 0;
@@ -684,6 +790,7 @@ fn run_loop(
         mid: &[],
         stack_addr,
         closure_op: None,
+        index_name: jit.index_name,
     };
     let n = proto.max_stack as usize;
     let mut pc = pc;
@@ -692,7 +799,9 @@ fn run_loop(
         let rec = match jit.driver.can_enter_jit(
             green,
             &mut LuaFrame {
-                regs: window(rest, 0, n),
+                // The whole stack above the frame: an exit inside an
+                // inlined call writes the callees' registers too.
+                regs: &mut *rest,
                 closure,
             },
         ) {
@@ -703,11 +812,16 @@ fn run_loop(
                 return pc;
             }
             Enter::Resumed((pid, npc)) => {
-                debug_assert_eq!(pid, proto.id, "a Lua trace left its frame");
                 if !jit.streaks.is_empty() {
                     jit.note_streak(green, true);
                 }
                 jit.note_entry(green);
+                if pid & INLINED != 0 {
+                    // An exit inside an inlined call.
+                    jit.pending = Some((pid & !INLINED, npc as usize));
+                    return INLINED_RESUME;
+                }
+                debug_assert_eq!(pid, proto.id, "a Lua trace left its frame");
                 return npc as usize;
             }
             Enter::Record(r) => {
@@ -748,6 +862,10 @@ fn run_loop(
             // not): enter the new trace at once.
             Stop::Closed(next) => pc = next,
             Stop::Abandoned(next) => return next,
+            Stop::Inlined(ctx, next) => {
+                jit.pending = Some((ctx, next));
+                return INLINED_RESUME;
+            }
         }
     }
 }
@@ -771,27 +889,15 @@ enum Stop {
     Closed(usize),
     /// It was abandoned; the VM continues at this pc.
     Abandoned(usize),
+    /// It was abandoned inside inlined calls: the VM continues at this pc
+    /// of the innermost callee of this inline context.
+    Inlined(u32, usize),
 }
 
 /// A call of a Lua function being recorded inline: the recording follows
 /// the call into the callee and back (LuaJIT and RPython inline calls the
 /// same way: a trace is one path through the program, whatever the
-/// functions).
-///
-/// Guards inside the callee resume the interpreter at the *call*, which
-/// then runs again from its start: the callee's frame is not rebuilt. That
-/// is exact because an inlined callee may change nothing but its own
-/// registers (the recorder refuses its heap writes: `writes_heap`), so
-/// re-running the call from the caller's state repeats what the trace
-/// did. The callee's registers are red slots above the caller's (its
-/// register `r` is slot `off + r`), written during the call instruction,
-/// so a guard's snapshot restores the caller's state at the call; when
-/// the callee returns they are forgotten ([`Recorder::forget`]), so they
-/// are never carried around the loop. The callee is identified by its
-/// prototype, guarded through a pure helper (closures of one prototype
-/// share the code; upvalues are read through the closure operand). A
-/// recording abandoned inside a callee restores the outermost call's
-/// argument registers and lets the VM run the call.
+/// functions). See "Calls" in the module documentation.
 struct InlineFrame {
     proto: Rc<Proto>,
     closure: Gc<LClosure>,
@@ -804,22 +910,13 @@ struct InlineFrame {
     call_pc: usize,
     a: u8,
     nres: u8,
+    /// The inline context of the callee's instructions (the first half
+    /// of their greens, with [`INLINED`]).
+    gid: u32,
 }
 
 /// How deep inlined calls may nest (a recursive function stops here).
 const MAX_INLINE_DEPTH: usize = 4;
-
-/// Whether `i` writes the heap (refused inside inlined calls).
-fn writes_heap(i: &Instr) -> bool {
-    matches!(
-        i,
-        Instr::SetTable(..)
-            | Instr::SetField(..)
-            | Instr::SetTabUp(..)
-            | Instr::SetUpval(..)
-            | Instr::SetList(..)
-    )
-}
 
 /// The prototype of a closure, as an address (a pure helper: a closure's
 /// prototype never changes).
@@ -835,16 +932,16 @@ extern "C" fn h_closure_proto(cl: usize) -> i64 {
 /// (fixed argument and result counts, not variadic, room on the stack,
 /// not nested too deep), records the guard on its prototype and returns
 /// the frame to push; `Ok(None)` for calls recorded otherwise (`math`
-/// functions), errors for the rest.
-#[allow(clippy::too_many_arguments)]
+/// functions), errors for the rest. `sites` are the calls the running
+/// frame is nested in; `room` the stack slots the frames may use above
+/// the loop's frame.
 fn inline_call(
     jit: &mut LuaJit,
     rec: &mut Rec,
     regs: &[Value],
-    pc: usize,
-    (a, b, c): (u8, u8, u8),
-    stack_room: usize,
-    depth: usize,
+    (pc, a, b, c): (usize, u8, u8, u8),
+    sites: &[CallSite],
+    room: usize,
 ) -> Res<Option<InlineFrame>> {
     let Some(Value::LFn(cl)) = regs.get(a as usize).copied() else {
         return Ok(None);
@@ -853,13 +950,15 @@ fn inline_call(
         // Arguments or results up to the stack top: not followed.
         return Err(NR);
     }
-    if depth >= MAX_INLINE_DEPTH {
+    if sites.len() >= MAX_INLINE_DEPTH {
         return Err(AbortReason::CallTooDeep);
     }
     let p = cl.get().proto.clone();
     let off = rec.off + a as u32 + 1;
-    let need = off as usize + p.max_stack.max(p.num_params) as usize + 2;
-    if p.is_vararg || need > stack_room {
+    // As `Vm::push_frame` counts (over it, the VM raises "stack overflow").
+    let need =
+        off as usize + (b as usize - 1).max(p.num_params as usize) + p.max_stack as usize + 2;
+    if p.is_vararg || need > room {
         return Err(NR);
     }
     let (_, fo) = rd(rec, regs, a as u32)?;
@@ -878,10 +977,19 @@ fn inline_call(
     );
     branch(rec, same, true);
     // The guard compares addresses: keep the prototype alive as long as
-    // the trace may run.
+    // the trace may run (and known, to print locations).
     if !jit.inlined.iter().any(|q| Rc::ptr_eq(q, &p)) {
         jit.inlined.push(p.clone());
+        jit.know_proto(&p);
     }
+    let mut chain = sites.to_vec();
+    chain.push(CallSite {
+        call: (rec.proto_id_of_call, pc as u32),
+        callee: p.id,
+        off,
+        nres: c - 1,
+    });
+    let gid = INLINED | jit.context_id(&chain);
     Ok(Some(InlineFrame {
         proto: p,
         closure: cl,
@@ -890,6 +998,7 @@ fn inline_call(
         call_pc: pc,
         a,
         nres: c - 1,
+        gid,
     }))
 }
 
@@ -900,7 +1009,8 @@ fn inline_call(
 /// ([`exec`], the same semantics as the VM's instruction arms). Calls of
 /// Lua functions are followed into the callee ([`InlineFrame`]). An
 /// instruction that cannot be recorded is left to the VM: the recording is
-/// abandoned and its pc returned (in a callee: the outermost call's).
+/// abandoned and its pc returned (inside inlined calls, with the context
+/// the VM rebuilds their frames from).
 ///
 /// `stack` is the stack from the loop's frame up.
 fn record_loop(
@@ -914,26 +1024,34 @@ fn record_loop(
     let mut rec = Rec {
         inner: rec,
         off: 0,
-        depth: 0,
+        gid: proto.id,
+        proto_id_of_call: proto.id,
+        index_name: root.index_name,
     };
-    // Calls being followed, innermost last.
+    // Calls being followed, innermost last, and their call sites.
     let mut frames: Vec<InlineFrame> = Vec::new();
-    // The loop frame's registers from the outermost inlined call's first
-    // argument up, as they were at the call (restored if the recording
-    // is abandoned inside it).
-    let mut saved: Vec<Value> = Vec::new();
+    let mut sites: Vec<CallSite> = Vec::new();
     // Back-edges of inner loops followed so far (their iterations are
     // unrolled into this trace).
     let mut unrolled = 0u32;
     let root_n = proto.max_stack as usize;
+    let room = vm::MAX_STACK
+        .saturating_sub(root.below.len())
+        .min(stack.len());
+    // Where the VM continues when the recording stops at `pc` of the
+    // running frame.
+    let resume = |frames: &[InlineFrame], pc: usize| match frames.last() {
+        Some(f) => Stop::Inlined(f.gid & !INLINED, pc),
+        None => Stop::Abandoned(pc),
+    };
     loop {
         let (cur, closure, closure_op) = match frames.last() {
             Some(f) => (&*f.proto, f.closure, Some(f.closure_op)),
             None => (proto, root.closure, None),
         };
         rec.off = frames.last().map_or(0, |f| f.off);
-        rec.depth = frames.len() as u32;
-        let room = stack.len();
+        rec.gid = frames.last().map_or(proto.id, |f| f.gid);
+        rec.proto_id_of_call = cur.id;
         let (mid, upper) = stack.split_at_mut((rec.off as usize).min(room));
         let regs = window(upper, 0, cur.max_stack as usize);
         let ctx = FrameCtx {
@@ -942,17 +1060,17 @@ fn record_loop(
             mid,
             stack_addr: root.stack_addr,
             closure_op,
+            index_name: root.index_name,
         };
         let instr = cur.code.get(pc);
         // A call of a Lua function: follow it.
         let mut callee = None;
         let mut step = match instr {
             Some(Instr::Call(a, b, c)) => {
-                if frames.is_empty() {
-                    // The call's guards resume at the call.
-                    rec.at((cur.id, pc as u32));
-                }
-                match inline_call(jit, &mut rec, regs, pc, (a, b, c), room, frames.len()) {
+                // The call's guards resume at the call.
+                let g = (rec.gid, pc as u32);
+                rec.at(g);
+                match inline_call(jit, &mut rec, regs, (pc, a, b, c), &sites, room) {
                     Ok(Some(f)) => {
                         callee = Some(f);
                         Ok(())
@@ -963,11 +1081,17 @@ fn record_loop(
             }
             // A callee's results up to the stack top: not followed.
             Some(Instr::Return(_, 0)) if !frames.is_empty() => Err(NR),
-            Some(Instr::Return(..)) if !frames.is_empty() => Ok(()),
+            Some(Instr::Return(..)) if !frames.is_empty() => {
+                let g = (rec.gid, pc as u32);
+                rec.at(g);
+                Ok(())
+            }
             _ => record(&mut rec, &ctx, cur, regs, pc),
         };
-        if step.is_ok() && rec.aborted().is_some() {
-            step = Err(rec.aborted().unwrap_or(NR));
+        if step.is_ok() {
+            if let Some(reason) = rec.aborted() {
+                step = Err(reason);
+            }
         }
         if let Err(reason) = step {
             let never = instr.is_some_and(|i| match i {
@@ -977,31 +1101,36 @@ fn record_loop(
                 Instr::Call(a, b, c) => {
                     reason == AbortReason::CallTooDeep || float_call(regs, a, b, c).is_none()
                 }
-                i => !recordable_kind(&i) || (!frames.is_empty() && writes_heap(&i)),
+                i => !recordable_kind(&i),
             });
-            return abandon_recording(
-                jit, rec.inner, reason, never, proto, &frames, &saved, stack, pc,
-            );
+            let start = rec.start();
+            jit.abandon(rec.inner, reason, (rec.gid, pc as u32));
+            if never
+                && matches!(
+                    reason,
+                    AbortReason::NotRecordable | AbortReason::CallTooDeep
+                )
+            {
+                // Keyed by the loop's own instruction (the outermost call).
+                let at = frames.first().map_or(pc, |f| f.call_pc);
+                jit.note_hard_abort(start, at as u32, true);
+            }
+            return resume(&frames, pc);
         }
         if let Some(f) = callee {
-            // Enter the callee: its registers start above the function.
-            if frames.is_empty() {
-                let from = f.a as usize + 1;
-                saved = regs
-                    .get(from..root_n.max(from))
-                    .map(<[Value]>::to_vec)
-                    .unwrap_or_default();
-            }
-            let cp = f.proto.clone();
-            let nargs = f_nargs(cur, pc);
+            // Enter the callee: its registers start above the function;
+            // missing arguments are nil (`inline_call` checked the room).
+            let nargs = match instr {
+                Some(Instr::Call(_, b, _)) => b as usize - 1,
+                _ => 0,
+            };
             let base = f.off as usize;
-            frames.push(f);
-            rec.off = base as u32;
-            // Missing arguments are nil (`inline_call` checked the room).
-            for k in nargs..cp.num_params as usize {
+            for k in nargs..f.proto.num_params as usize {
                 stack[base + k] = Value::Nil;
                 rec.write(base as u32 + k as u32, TAG_NIL, Operand::Int(0));
             }
+            sites = jit.contexts.borrow()[(f.gid & !INLINED) as usize].clone();
+            frames.push(f);
             pc = 0;
             continue;
         }
@@ -1010,59 +1139,55 @@ fn record_loop(
             let n = rb as usize - 1;
             let mut results = Vec::with_capacity(f.nres as usize);
             for i in 0..f.nres as usize {
-                results.push(if i < n {
-                    match rd(&mut rec, regs, ra as u32 + i as u32) {
-                        Ok(x) => x,
-                        Err(reason) => {
-                            return abandon_recording(
-                                jit, rec.inner, reason, false, proto, &frames, &saved, stack, pc,
-                            )
-                        }
+                if i >= n {
+                    results.push((Value::Nil, Operand::Int(0)));
+                    continue;
+                }
+                match rd(&mut rec, regs, ra as u32 + i as u32) {
+                    Ok(x) => results.push(x),
+                    Err(reason) => {
+                        jit.abandon(rec.inner, reason, (rec.gid, pc as u32));
+                        return resume(&frames, pc);
                     }
-                } else {
-                    (Value::Nil, Operand::Int(0))
-                });
+                }
             }
             let f = frames.pop().expect("a frame to leave");
+            sites.pop();
             let caller_off = frames.last().map_or(0, |g| g.off);
             let caller_n = frames.last().map_or(root_n, |g| g.proto.max_stack as usize);
             rec.off = caller_off;
-            rec.depth = frames.len() as u32;
             let cregs = window(&mut stack[caller_off as usize..], 0, caller_n);
             for (i, (v, o)) in results.into_iter().enumerate() {
                 let r = f.a as usize + i;
-                if r < cregs.len() {
-                    cregs[r] = v;
-                }
-                if let Err(reason) = wr(&mut rec, cregs, r as u32, v.to_raw().0, o) {
-                    return abandon_recording(
-                        jit, rec.inner, reason, false, proto, &frames, &saved, stack, f.call_pc,
-                    );
+                if let Some(slot) = cregs.get_mut(r) {
+                    *slot = v;
+                    rec.write(caller_off + r as u32, v.to_raw().0, o);
                 }
             }
             // The callee's registers (and the caller's above the results)
             // are dead now.
-            rec.forget(caller_off + f.a as u32 + f.nres as u32, u32::MAX - 1);
+            rec.forget(caller_off + f.a as u32 + f.nres as u32, CLOSURE_SLOT);
             pc = f.call_pc + 1;
             continue;
         }
         let Some(next) = exec(&ctx, cur, regs, pc) else {
             // `record` accepted what `exec` refuses: cannot happen; the VM
             // executes the instruction.
-            return abandon_recording(jit, rec.inner, NR, false, proto, &frames, &saved, stack, pc);
+            jit.abandon(rec.inner, NR, (rec.gid, pc as u32));
+            return resume(&frames, pc);
         };
         if let Some(reason) = rec.aborted() {
-            if !frames.is_empty() {
-                return abandon_recording(
-                    jit, rec.inner, reason, false, proto, &frames, &saved, stack, pc,
-                );
-            }
-            jit.abandon(rec.inner, reason, (proto.id, pc as u32));
-            return Stop::Abandoned(next);
+            jit.abandon(rec.inner, reason, (rec.gid, pc as u32));
+            return resume(&frames, next);
         }
         if next <= pc && !frames.is_empty() {
-            // A loop inside an inlined callee: not followed.
-            return abandon_recording(jit, rec.inner, NR, true, proto, &frames, &saved, stack, pc);
+            // A loop inside an inlined callee: not followed (the VM runs
+            // it in the callee's frame; it may get a trace of its own).
+            // Every recording of this loop would stop here: give it up.
+            let start = rec.start();
+            jit.abandon(rec.inner, NR, (rec.gid, pc as u32));
+            jit.note_hard_abort(start, frames[0].call_pc as u32, true);
+            return resume(&frames, next);
         }
         if next <= pc {
             // A back-edge was taken: a merge point.
@@ -1097,51 +1222,39 @@ fn record_loop(
     }
 }
 
-/// The argument count of the `Call` at `pc` (fixed: `b - 1`).
-fn f_nargs(p: &Proto, pc: usize) -> usize {
-    match p.code.get(pc) {
-        Some(Instr::Call(_, b, _)) => (b as usize).saturating_sub(1),
-        _ => 0,
-    }
-}
-
-/// Abandons a recording that stopped at `pc` of the running frame for
-/// `reason` (`never`: at an instruction that will always stop it). Inside
-/// inlined calls, the loop frame's registers from the outermost call's
-/// first argument are restored and the VM resumes at that call.
-#[allow(clippy::too_many_arguments)]
-fn abandon_recording(
-    jit: &mut LuaJit,
-    rec: Box<Recorder<Green>>,
-    reason: AbortReason,
-    never: bool,
-    proto: &Proto,
-    frames: &[InlineFrame],
-    saved: &[Value],
-    stack: &mut [Value],
-    pc: usize,
-) -> Stop {
-    let start = rec.start();
-    let at = match frames.first() {
-        Some(f) => {
-            let from = f.a as usize + 1;
-            if let Some(dst) = stack.get_mut(from..from + saved.len()) {
-                dst.copy_from_slice(saved);
-            }
-            f.call_pc
-        }
-        None => pc,
+/// Pushes the VM frames of the inlined calls that compiled code or a
+/// recording stopped in ([`LuaJit::pending`]), so that the VM continues in
+/// the innermost callee: each caller's saved pc is after its call (where
+/// the callee returns to), the innermost frame's is where to resume. The
+/// registers were written back already (the callees' are red slots above
+/// the loop's frame, at `base`).
+#[cold]
+#[inline(never)]
+fn enter_inlined_frames(vm: &mut Vm, base: usize) {
+    let Some((ctx, pc)) = vm.jit.as_deref_mut().and_then(|j| j.pending.take()) else {
+        return;
     };
-    jit.abandon(rec, reason, (proto.id, at as u32));
-    if never
-        && matches!(
-            reason,
-            AbortReason::NotRecordable | AbortReason::CallTooDeep
-        )
-    {
-        jit.note_hard_abort(start, at as u32, true);
+    let sites = match vm.jit.as_deref() {
+        Some(j) => j.contexts.borrow()[ctx as usize].clone(),
+        None => return,
+    };
+    for site in &sites {
+        if let Some(f) = vm.frames.last_mut() {
+            f.pc = site.call.1 as usize + 1;
+        }
+        let cbase = base + site.off as usize;
+        let Value::LFn(cl) = vm.stack[cbase - 1] else {
+            // The trace guarded the callee's prototype on this register.
+            panic!(
+                "inlined call without its closure at stack slot {}",
+                cbase - 1
+            );
+        };
+        vm.push_inlined_frame(cl, cbase, site.nres as i32);
     }
-    Stop::Abandoned(at)
+    if let Some(f) = vm.frames.last_mut() {
+        f.pc = pc;
+    }
 }
 
 /// Whether `record` can record some instances of this instruction (the
@@ -1185,8 +1298,18 @@ fn recordable_kind(i: &Instr) -> bool {
     ) || (RECORD_TABLES
         && matches!(
             i,
-            Instr::GetTable(..) | Instr::SetTable(..) | Instr::GetField(..) | Instr::SetField(..)
+            Instr::GetTable(..)
+                | Instr::SetTable(..)
+                | Instr::GetField(..)
+                | Instr::SetField(..)
+                | Instr::SelfOp(..)
         ))
+}
+
+/// `t[k]` for a reference key as the VM reads it, through `__index`
+/// tables; None where it would call a metamethod.
+fn hget(ctx: &FrameCtx, t: &Table, k: Value) -> Option<Value> {
+    hash_get(t, k).or_else(|| get_via_index(t, k, ctx.index_name))
 }
 
 /// Executes the recordable instruction at `pc` on the frame's registers,
@@ -1251,16 +1374,24 @@ fn exec(ctx: &FrameCtx, proto: &Proto, regs: &mut [Value], pc: usize) -> Option<
         Instr::Close(a) if close_is_noop(proto, a) => return Some(pc + 1),
         Instr::GetTable(a, b, c) => match (r(b, regs)?, k(c, regs)?) {
             (Value::Table(t), Value::Int(i)) => (a, array_get(t.get(), i)?),
-            (Value::Table(t), key) if ref_key(key) => (a, hash_get(t.get(), key)?),
+            (Value::Table(t), key) if ref_key(key) => (a, hget(ctx, t.get(), key)?),
             _ => return None,
         },
         Instr::GetUpval(a, u) => (a, ctx.upval(u)?),
         Instr::GetTabUp(a, u, c) => match (ctx.upval(u)?, *proto.consts.get(c as usize)?) {
-            (Value::Table(t), key @ Value::Str(_)) => (a, hash_get(t.get(), key)?),
+            (Value::Table(t), key @ Value::Str(_)) => (a, hget(ctx, t.get(), key)?),
             _ => return None,
         },
         Instr::GetField(a, b, c) => match (r(b, regs)?, *proto.consts.get(c as usize)?) {
-            (Value::Table(t), key @ Value::Str(_)) => (a, hash_get(t.get(), key)?),
+            (Value::Table(t), key @ Value::Str(_)) => (a, hget(ctx, t.get(), key)?),
+            _ => return None,
+        },
+        Instr::SelfOp(a, b, c) => match (r(b, regs)?, *proto.consts.get(c as usize)?) {
+            (obj @ Value::Table(t), key @ Value::Str(_)) => {
+                let v = hget(ctx, t.get(), key)?;
+                *regs.get_mut(a as usize + 1)? = obj;
+                (a, v)
+            }
             _ => return None,
         },
         Instr::SetTable(a, b, c) => {
@@ -1477,8 +1608,14 @@ struct Rec {
     inner: Box<Recorder<Green>>,
     /// Slot of the running frame's register 0 (0: the loop's own frame).
     off: u32,
-    /// Inlined calls the running frame is nested in (0: the loop's frame).
-    depth: u32,
+    /// The first half of the running frame's greens: its prototype id in
+    /// the loop's frame, [`INLINED`] and its inline context in a callee.
+    gid: u32,
+    /// The running frame's prototype id (for the call sites of inlined
+    /// calls).
+    proto_id_of_call: u32,
+    /// The `__index` name ([`LuaJit::index_name`]).
+    index_name: Option<Gc<LStr>>,
 }
 
 impl std::ops::Deref for Rec {
@@ -1937,6 +2074,99 @@ extern "C" fn h_hget_slot(t: usize, kt: i64, k: usize) -> usize {
     slot_addr(t, t.slot(k))
 }
 
+/// Longest chain of `__index` tables that traces follow (the VM follows
+/// up to 2000, lua5.4's `MAXTAGLOOP`).
+const INDEX_CHAIN: usize = 8;
+
+/// Where `t[k]` is as the VM's `index` finds it when every `__index` on
+/// the way is a table (method lookups through a class, inheritance).
+enum Lookup {
+    /// The element and its address.
+    Found(Value, usize),
+    /// Absent, and no `__index` to consult: nil.
+    Absent,
+    /// The VM would call a function (or the chain is too long).
+    Refused,
+}
+
+fn index_lookup(t: &Table, k: Value, name: Gc<LStr>) -> Lookup {
+    let mut tb: *const Table = t;
+    for _ in 0..INDEX_CHAIN {
+        // SAFETY: `tb` is `t` or a table reached from it through metatables
+        // just now: all alive (nothing collects or mutates during the
+        // lookup).
+        let t = unsafe { &*tb };
+        let slot = match k {
+            Value::Str(s) => t.str_slot(s),
+            _ => t.slot(k),
+        };
+        if let Some(v) = slot {
+            if !v.is_nil() {
+                return Lookup::Found(*v, v as *const Value as usize);
+            }
+        }
+        let Some(mt) = t.meta else {
+            return Lookup::Absent;
+        };
+        if no_tm(t, MM_INDEX) {
+            return Lookup::Absent;
+        }
+        match mt.get().get_str(name) {
+            Value::Nil => return Lookup::Absent,
+            Value::Table(next) => tb = next.get(),
+            _ => return Lookup::Refused,
+        }
+    }
+    Lookup::Refused
+}
+
+/// `t[k]` (reference key) through `__index` tables, if no function would
+/// be called.
+fn get_via_index(t: &Table, k: Value, name: Option<Gc<LStr>>) -> Option<Value> {
+    match index_lookup(t, k, name?) {
+        Lookup::Found(v, _) => Some(v),
+        Lookup::Absent => Some(Value::Nil),
+        Lookup::Refused => None,
+    }
+}
+
+/// The address of `t[k]` following `__index` tables (`name` is the
+/// interned `"__index"`), or a stand-in ([`REFUSED`], [`ABSENT`]).
+extern "C" fn h_index_slot(t: usize, kt: i64, k: usize, name: usize) -> usize {
+    // SAFETY: `t` is a live table, `k` a live object tagged `kt`, `name`
+    // the VM's interned `__index` string (alive as long as the VM).
+    let (t, k, name) = unsafe {
+        (
+            table(t),
+            val(kt, k as u64),
+            val(TAG_STR as i64, name as u64),
+        )
+    };
+    let Value::Str(name) = name else {
+        return REFUSED.as_ptr() as usize;
+    };
+    match index_lookup(t, k, name) {
+        Lookup::Found(_, addr) => addr,
+        Lookup::Absent => ABSENT.as_ptr() as usize,
+        Lookup::Refused => REFUSED.as_ptr() as usize,
+    }
+}
+
+/// The address of `t[s]` for a string key (a field: `GetField`,
+/// `GetTabUp`, `SelfOp` and string constants): [`h_hget_slot`] with
+/// `get_str`'s probe, which compares interned strings by address (the
+/// general lookup hashes and compares by value: 75 instructions a call
+/// in havlak's field loop).
+extern "C" fn h_hget_str_slot(t: usize, s: usize) -> usize {
+    // SAFETY: `t` is a live table, `s` a live string (a constant of the
+    // recorded prototype or read from a slot tagged as a string).
+    let (t, s) = unsafe { (table(t), val(TAG_STR as i64, s as u64)) };
+    let Value::Str(s) = s else {
+        return REFUSED.as_ptr() as usize;
+    };
+    slot_addr(t, t.str_slot(s))
+}
+
 /// Stores `v` into `t[k]` if the VM's raw path would, without allocating;
 /// returns 1 if it did, 0 (nothing changed) otherwise.
 fn hset(t: usize, k: Value, v: Value) -> i64 {
@@ -2126,11 +2356,32 @@ fn record_hget(
     if !ref_key(key) {
         return Err(NR);
     }
-    let Some(v) = hash_get(tb.get(), key) else {
-        return Err(NR);
-    };
     let kt = Operand::Int(key.to_raw().0 as i64);
-    record_get_with(rec, regs, a, v, &hget_helpers(), &[ot, kt, ok])
+    if let Some(v) = hash_get(tb.get(), key) {
+        if let Value::Str(_) = key {
+            let h = GetHelpers {
+                args: &[Type::Ref, Type::Ref],
+                slot: (
+                    "lua_hget_str_slot",
+                    h_hget_str_slot as extern "C" fn(usize, usize) -> usize as usize,
+                ),
+            };
+            return record_get_with(rec, regs, a, v, &h, &[ot, ok]);
+        }
+        return record_get_with(rec, regs, a, v, &hget_helpers(), &[ot, kt, ok]);
+    }
+    // Absent, with an `__index`: followed through tables.
+    let name = rec.index_name.ok_or(NR)?;
+    let v = get_via_index(tb.get(), key, Some(name)).ok_or(NR)?;
+    let h = GetHelpers {
+        args: &[Type::Ref, Type::Int, Type::Ref, Type::Ref],
+        slot: (
+            "lua_index_slot",
+            h_index_slot as extern "C" fn(usize, i64, usize, usize) -> usize as usize,
+        ),
+    };
+    let no = Operand::Ref(Value::Str(name).to_raw().1 as usize);
+    record_get_with(rec, regs, a, v, &h, &[ot, kt, ok, no])
 }
 
 /// Records `t[k] = v` with a reference key (`SetTable`, `SetField`): a
@@ -2457,14 +2708,8 @@ fn record_arith(
 /// Records one instruction (see the module docs).
 fn record(rec: &mut Rec, ctx: &FrameCtx, proto: &Proto, regs: &[Value], pc: usize) -> Res<()> {
     let instr = proto.code.get(pc).ok_or(NR)?;
-    if rec.depth == 0 {
-        rec.at((proto.id, pc as u32));
-    } else if writes_heap(&instr) {
-        // Inside an inlined call, guards resume at the call (see
-        // `InlineFrame`): the callee must not have changed anything but
-        // registers by then.
-        return Err(NR);
-    }
+    let g = (rec.gid, pc as u32);
+    rec.at(g);
     let w = |rec: &mut Rec, r: u8, v: Value, o: Operand| wr(rec, regs, r as u32, v.to_raw().0, o);
     match instr {
         Instr::Move(a, b) => {
@@ -2631,6 +2876,15 @@ fn record(rec: &mut Rec, ctx: &FrameCtx, proto: &Proto, regs: &[Value], pc: usiz
             let Value::Str(_) = kv else { return Err(NR) };
             let key = (kv, konst(rec, kv));
             record_hget(rec, regs, a, t, key)
+        }
+        Instr::SelfOp(a, b, c) => {
+            // R[a+1] = R[b]; R[a] = R[b][K[c]] (a method lookup).
+            let t = rd(rec, regs, b as u32)?;
+            let kv = *proto.consts.get(c as usize).ok_or(NR)?;
+            let Value::Str(_) = kv else { return Err(NR) };
+            let key = (kv, konst(rec, kv));
+            record_hget(rec, regs, a, t, key)?;
+            wr(rec, regs, a as u32 + 1, t.0.to_raw().0, t.1)
         }
         Instr::SetTable(a, b, c) => {
             let t = rd(rec, regs, a as u32)?;
@@ -2893,7 +3147,7 @@ mod tests {
         if let Some(t) = threshold {
             let mut cfg = JitConfig::default();
             crate::jit::set_threshold(&mut cfg, t);
-            vm.jit = Some(Box::new(LuaJit::new(cfg, crate::jit::backend())));
+            install(&mut vm, LuaJit::new(cfg, crate::jit::backend()));
         }
         let env = Value::Table(vm.globals);
         let f = super::super::lib_base::load_chunk(&mut vm, src.as_bytes(), "t", env)
@@ -3359,11 +3613,11 @@ mod tests {
 
     #[test]
     fn given_up_loops_are_counted_and_block_outer_loops() {
-        // The inner loop's call aborts its recording (the callee writes a
-        // table, so it is not followed): given up at once. The outer
+        // The inner loop's call aborts its recording (the callee is
+        // variadic, so it is not followed): given up at once. The outer
         // loop's recording then stops at the same call: given up at its
         // first abort there too, not after the back-off.
-        let src = "local t = {} local function f(x) t[1] = x return x end local s = 0 \
+        let src = "local function f(...) local x = ... return x end local s = 0 \
                    for i = 1, 40 do for j = 1, 30 do s = s + f(j) end end return s";
         let plain = run(src, None);
         assert_eq!(plain.out, "18600");
@@ -3388,7 +3642,7 @@ mod tests {
                 let mut vm = super::super::new_vm();
                 let mut cfg = JitConfig::default();
                 crate::jit::set_threshold(&mut cfg, threshold);
-                vm.jit = Some(Box::new(LuaJit::new(cfg, crate::jit::backend())));
+                install(&mut vm, LuaJit::new(cfg, crate::jit::backend()));
                 let env = Value::Table(vm.globals);
                 let f = super::super::lib_base::load_chunk(&mut vm, src.as_bytes(), "t", env)
                     .expect("test chunk compiles");
@@ -3424,7 +3678,7 @@ mod tests {
         // `g`'s second and third loops call `f` (given up: patched); its
         // first loop is short (never hot: left alone), and so is the main
         // chunk's.
-        let src = "local t = {} local function f(x) t[1] = x return x end \
+        let src = "local function f(...) local x = ... return x end \
                    local function g() local x = 0 for i = 1, 3 do x = x + i end \
                      local s = x for i = 1, 500 do s = s + f(i) end \
                      local j = 0 while j < 300 do j = j + f(1) end return s + j end \
@@ -3475,11 +3729,10 @@ mod tests {
     }
 
     #[test]
-    fn recordings_abandoned_inside_a_callee_restore_its_arguments() {
+    fn recordings_stopped_inside_a_callee_continue_in_its_frame() {
         // The callee changes its parameter, then calls a native function:
-        // the recording stops inside it and the VM runs the call from the
-        // caller's state. A recursive callee nests too deep. A callee that
-        // writes a table is not followed.
+        // the recording stops inside it and the VM continues there, in a
+        // frame rebuilt for the call. A recursive callee nests too deep.
         let src = "local function f(x, y) x = x + 1 local s = tostring(y) return x end \
                    local function r(n) if n == 0 then return 0 end return 1 + r(n - 1) end \
                    local t = {} local function w(x) t[1] = x return x end \
@@ -3500,6 +3753,53 @@ mod tests {
             r.stats.traces_aborted(),
             "{:?}",
             r.stats
+        );
+    }
+
+    #[test]
+    fn exits_after_a_callees_writes_resume_in_its_rebuilt_frame() {
+        // The guard on `x > 500` fails after the callee's first store:
+        // the VM must continue inside the callee, not run the call again.
+        let r = check(
+            "local t = {0, 0} \
+             local function f(x) t[1] = t[1] + x if x > 500 then t[2] = t[2] + 1 return 1 end return 0 end \
+             local s = 0 for i = 1, 1000 do s = s + f(i) end return s, t[1], t[2]",
+            "500 500500 500",
+        );
+        assert_compiled_and_ran(&r);
+        // Two levels deep, with an error raised in the rebuilt frames.
+        let src = "local t = {} \
+                   local function g(x) t[1] = x if x > 600 then error('at ' .. x) end return x end \
+                   local function f(x) local y = g(x) t[2] = y return y + 1 end \
+                   local function loop() local s = 0 for i = 1, 1000 do s = s + f(i) t[3] = s end end \
+                   local ok, e = pcall(loop) \
+                   return t[1], t[2], t[3], ok, e";
+        let want = run(src, None).out;
+        assert!(want.ends_with("false t:1: at 601"), "{want}");
+        let r = check(src, &want);
+        assert_compiled_and_ran(&r);
+    }
+
+    #[test]
+    fn method_calls_follow_index_tables() {
+        // `obj:m()` finds `m` in the class, or in its base class through
+        // the class's own metatable; a missing field reads nil through the
+        // chain. Methods are recorded inline.
+        let r = check_compiled_like_interpreter(
+            "local Base = {} Base.__index = Base \
+             function Base:get() return self.v end \
+             local Sub = setmetatable({}, Base) Sub.__index = Sub \
+             function Sub:twice() return 2 * self:get() end \
+             local o = setmetatable({v = 3}, Sub) local s, nils = 0, 0 \
+             for i = 1, 1000 do s = s + o:twice() + o:get() if o.missing == nil then nils = nils + 1 end end \
+             return s, nils",
+        );
+        assert!(r.stats.aborts.is_empty(), "{:?}", r.stats);
+        // An `__index` function is not followed (the VM calls it).
+        check(
+            "local o = setmetatable({}, {__index = function(t, k) return 7 end}) local s = 0 \
+             for i = 1, 300 do s = s + o.x end return s",
+            "2100",
         );
     }
 

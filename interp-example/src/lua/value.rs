@@ -478,6 +478,27 @@ impl Table {
         }
     }
 
+    /// Where `t[s]` is stored (string key), if it has a node: `get_str`'s
+    /// probe, for the JIT's field-read helper (the VM itself uses
+    /// `get_str`).
+    #[inline]
+    pub fn str_slot(&self, s: Gc<LStr>) -> Option<&Value> {
+        if self.nodes.is_empty() {
+            return None;
+        }
+        let mask = self.nodes.len() - 1;
+        let mut i = s.get().hash as usize & mask;
+        loop {
+            let n = &self.nodes[i];
+            match n.key {
+                Value::Str(k) if Gc::ptr_eq(k, s) => return Some(&n.val),
+                Value::Nil => return None,
+                _ => {}
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
     /// The node holding integer key `i` (specialized `find_node`: compares
     /// tag and payload instead of matching on both keys).
     #[inline]

@@ -781,6 +781,28 @@ impl Vm {
         Ok(())
     }
 
+    /// Pushes the frame of a call that compiled code (or a recording) had
+    /// inlined and left inside: `cl` called by the running Lua frame with
+    /// its registers at `base` (already written), wanting `nres` results.
+    /// The JIT inlines only calls of non-variadic functions whose frames
+    /// fit below `MAX_STACK` (checked as `push_frame` does).
+    pub(crate) fn push_inlined_frame(&mut self, cl: Gc<LClosure>, base: usize, nres: i32) {
+        let need = base + cl.get().proto.max_stack as usize + 2;
+        if need > self.stack_hwm {
+            self.stack_hwm = need;
+        }
+        self.frames.push(Frame {
+            cl,
+            pc: 0,
+            base,
+            func: base - 1,
+            nres,
+            nvarargs: 0,
+            entry: false,
+            from_native: false,
+        });
+    }
+
     /// Calls `__close` of the to-be-closed values at stack slots >= `level`
     /// (innermost first) with the error value (or nil).
     pub fn close_tbc(&mut self, level: usize, err: Option<Value>) -> LResult<()> {
@@ -2271,6 +2293,8 @@ impl Vm {
                         }
                         continue 'newframe;
                     }
+                    // The JIT pushed frames (see `Instr::ReloadFrame`).
+                    Instr::ReloadFrame => continue 'newframe,
                     Instr::ForPrep(a, off) => {
                         savepc!();
                         if !self.for_prep(base + a as usize)? {
