@@ -323,6 +323,28 @@ fn array_item_addr(a: &ArrayDescr, base: u64, index: u64) -> usize {
     items.wrapping_add((index as usize).wrapping_mul(a.item_size as usize))
 }
 
+/// The label (the preamble's iteration is complete, enter the loop) or the
+/// jump (the loop's back edge): the parameters (the label's, or the inputs
+/// of a trace without one) take the operand values `args`, all read before
+/// any is written. Out of line, so that the interpreter's loop over the
+/// operations stays as small as it was before peeled traces.
+#[inline(never)]
+fn set_params(t: &Trace, op: &Op, label: Option<usize>, args: &[u64], vals: &mut [u64]) {
+    let params: &[Value] = match (op.opcode, label) {
+        (Opcode::Label, _) => &op.params,
+        (_, Some(l)) => &t.ops[l].params,
+        (_, None) => {
+            for (inp, &v) in t.inputs.iter().zip(args) {
+                vals[inp.value.0 as usize] = v;
+            }
+            return;
+        }
+    };
+    for (p, &v) in params.iter().zip(args) {
+        vals[p.0 as usize] = v;
+    }
+}
+
 impl CompiledTrace for InterpretedTrace {
     unsafe fn run(&self, buf: &mut [u64], ctx: &mut ExecCtx) -> u32 {
         let t = &self.trace;
@@ -427,26 +449,7 @@ impl CompiledTrace for InterpretedTrace {
                         result = Some(unsafe { call(c, args) });
                     }
                     OpKind::Control => {
-                        // The label (the preamble's iteration is complete,
-                        // enter the loop) or the jump (the loop's back edge):
-                        // parameters take the operands, all read before any is
-                        // written.
-                        let params: &[Value] = if op.opcode == Opcode::Label {
-                            &op.params
-                        } else {
-                            match label {
-                                Some(l) => &t.ops[l].params,
-                                None => {
-                                    for (inp, &v) in t.inputs.iter().zip(args) {
-                                        vals[inp.value.0 as usize] = v;
-                                    }
-                                    &[]
-                                }
-                            }
-                        };
-                        for (p, &v) in params.iter().zip(args) {
-                            vals[p.0 as usize] = v;
-                        }
+                        set_params(t, op, label, args, &mut vals);
                         if self.count {
                             ctx.iterations += 1;
                         }
