@@ -77,7 +77,7 @@
 //! few iterations can lose. Havlak's one peeled trace runs about 4600
 //! iterations in `havlak.lua 3`: it spends about 29% less (0.5M
 //! instructions) in compiled code and costs about 0.95M more to compile,
-//! a net loss of 0.1% of the program; `havlak.lua 20` gains. Whether a
+//! a net loss of 0.1–0.2% of the program; `havlak.lua 20` gains. Whether a
 //! loop will run long is not known when it is compiled (probation, which
 //! runs before peeling, only shows that it ran 128 iterations); like
 //! LuaJIT, this pass bets that a loop hot enough to be compiled will. When
