@@ -22,10 +22,29 @@
 //!     return 3                          ; the snapshot index
 //! ```
 //!
+//! A peeled trace (one with an inner `label`, see
+//! `meta_tracer::optimize::peel`) has the same entry and header; the
+//! header block holds the preamble, which ends where the label was:
+//!
+//! ```text
+//! header(i0, i1, ...):
+//!     ...preamble, with its guards...
+//!     [ctx.iterations += 1]             ; the preamble's iteration
+//!     jump loop(label operands)
+//! loop(i9, i10, ...):                   ; block params = the label's
+//!     ...loop, with its guards...
+//!     [ctx.iterations += 1]
+//!     jump loop(jump operands)
+//! ```
+//!
+//! Preamble values dominate the loop, so the loop and its exits use them
+//! directly: a loop guard's exit block may store preamble values.
+//!
 //! The trace is already in SSA form with values that never change, so the
 //! lowering maps every IR [`Value`] directly to one Cranelift value and does
 //! not use the frontend's variable machinery at all; the only block
-//! parameters are the loop header's. Integers and references are `i64`,
+//! parameters are the loop header's (and, in a peeled trace, the loop
+//! block's). Integers and references are `i64`,
 //! floats are `f64`. Constants are materialized as `iconst`/`f64const` at
 //! each use, so the instruction selector can fold them into immediates.
 //! Because the IR itself is untyped at the bit level (the IR interpreter
@@ -647,6 +666,9 @@ struct Lowerer<'a, 'f> {
     exits: HashMap<u32, Block>,
     /// Imported call signatures, by (args, ret).
     sigs: HashMap<(Vec<Type>, Type), SigRef>,
+    /// The loop block of a peeled trace, once its label has been lowered:
+    /// the final jump's target (otherwise the header).
+    loop_block: Option<Block>,
 }
 
 fn build_function(
@@ -683,6 +705,7 @@ fn build_function(
         ctx: exec,
         exits: HashMap::new(),
         sigs: HashMap::new(),
+        loop_block: None,
     };
     for op in &trace.ops {
         l.op(op, header, opts)?;
@@ -725,6 +748,16 @@ impl Lowerer<'_, '_> {
             v
         } else {
             self.b.ins().bitcast(ty, MemFlagsData::new(), v)
+        }
+    }
+
+    /// `ctx.iterations += 1`, when counting.
+    fn count_iteration(&mut self, opts: &CompileOptions) {
+        if opts.count_iterations {
+            let off = std::mem::offset_of!(ExecCtx, iterations) as i32;
+            let n = self.b.ins().load(types::I64, trusted(), self.ctx, off);
+            let n = self.b.ins().iadd_imm_s(n, 1);
+            self.b.ins().store(trusted(), n, self.ctx, off);
         }
     }
 
@@ -1065,19 +1098,34 @@ impl Lowerer<'_, '_> {
                     self.define(op, r);
                 }
             }
-            Jump => {
+            Label => {
+                // The preamble's iteration is complete: enter the loop
+                // block, whose parameters are the label's.
+                let block = self.b.create_block();
                 let mut args = Vec::with_capacity(a.len());
-                for (o, inp) in a.iter().zip(&self.trace.inputs) {
+                for (o, p) in a.iter().zip(&op.params) {
+                    let ty = cl_type(self.trace.type_of(*p));
+                    self.b.append_block_param(block, ty);
                     let v = self.operand(*o)?;
-                    args.push(self.as_type(v, cl_type(inp.ty)).into());
+                    args.push(self.as_type(v, ty).into());
                 }
-                if opts.count_iterations {
-                    let off = std::mem::offset_of!(ExecCtx, iterations) as i32;
-                    let n = self.b.ins().load(types::I64, trusted(), self.ctx, off);
-                    let n = self.b.ins().iadd_imm_s(n, 1);
-                    self.b.ins().store(trusted(), n, self.ctx, off);
+                self.count_iteration(opts);
+                self.b.ins().jump(block, &args);
+                self.b.switch_to_block(block);
+                for (k, p) in op.params.iter().enumerate() {
+                    self.vals[p.0 as usize] = Some(self.b.block_params(block)[k]);
                 }
-                self.b.ins().jump(header, &args);
+                self.loop_block = Some(block);
+            }
+            Jump => {
+                let tys = self.trace.loop_param_types();
+                let mut args = Vec::with_capacity(a.len());
+                for (o, ty) in a.iter().zip(tys) {
+                    let v = self.operand(*o)?;
+                    args.push(self.as_type(v, cl_type(ty)).into());
+                }
+                self.count_iteration(opts);
+                self.b.ins().jump(self.loop_block.unwrap_or(header), &args);
             }
             New | StmReadBarrier | StmWriteBarrier | StmBecomeInevitable => {
                 return Err(CompileError::Unsupported(op.opcode.name().into()))

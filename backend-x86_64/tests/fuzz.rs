@@ -1,8 +1,9 @@
 //! Mutation fuzzing of the validation layer: valid traces are corrupted the
 //! way a buggy optimizer pass might (wrong descriptors, wrong types, dropped
-//! results, swapped opcodes, bad snapshots). Compiling a mutant must give
-//! `Ok` or a clean `Err`; it must never reach a panic inside the backend
-//! (which `compile` would report as "code generator panicked").
+//! results, swapped opcodes, bad snapshots, bad loop label parameters).
+//! Compiling a mutant must give `Ok` or a clean `Err`; it must never reach
+//! a panic inside the backend (which `compile` would report as "code
+//! generator panicked").
 mod common;
 use backend_x86_64::CraneliftBackend;
 use common::*;
@@ -60,12 +61,29 @@ i8 = same_as i4
 guard_nonnull i8 [@2 s0:0=i8]
 jump i8, i1, f6
 ",
+    "trace peeled
+descr d0 = field Obj.count 8 int 8
+label r0=s0:0, i1=s1:0, f2=s2:0
+i3 = getfield r0, d0
+i4 = int_mul i3, 3
+i5 = int_sub_ovf i1, i4 [@0 s0:0=r0 s1:0=i1]
+f6 = cast_int_to_float i4
+f7 = float_add f2, f6
+i8 = int_gt i5, 0
+guard_true i8 [@1 s1:0=i5 s2:0=f7]
+label i9=i5, f10=f7, i11=7
+i12 = int_sub_ovf i9, i4 [@2 s0:0=r0 s1:0=i9]
+f13 = float_add f10, f6
+i14 = int_gt i12, i11
+guard_true i14 [@3 s1:0=i12 s2:0=f13 s3:0=i3]
+jump i12, f13, i14
+",
 ];
 
 fn mutate(t: &mut Trace, rng: &mut Rng) {
     let nops = t.ops.len();
     let i = rng.below(nops);
-    match rng.below(12) {
+    match rng.below(13) {
         0 => t.ops[i].descr = Some(DescrId(rng.below(t.descrs.len() + 1) as u32)),
         1 => t.ops[i].descr = None,
         2 => {
@@ -100,6 +118,21 @@ fn mutate(t: &mut Trace, rng: &mut Rng) {
         10 => {
             let j = rng.below(nops);
             t.ops.swap(i, j);
+        }
+        11 => {
+            // A label's parameters (or parameters on another operation).
+            let v = Value(rng.below(t.value_types.len() + 2) as u32);
+            let params = &mut t.ops[i].params;
+            match (params.is_empty(), rng.below(3)) {
+                (false, 0) => {
+                    params.pop();
+                }
+                (false, 1) => {
+                    let k = rng.below(params.len());
+                    params[k] = v;
+                }
+                _ => params.push(v),
+            }
         }
         _ => {
             if let Some(meta_tracer::ir::Descr::Field(f)) = t.descrs.get_mut(rng.below(2)) {

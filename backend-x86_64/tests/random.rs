@@ -384,3 +384,100 @@ fn random_mixed_float_traces() {
     }
     assert!(exits > 0);
 }
+
+// ---------------------------------------------------------------------------
+// The same traces through the optimizer: with peeling, many become a
+// preamble and a loop; what the interpreter resumes with must not change.
+
+/// Equal resume states, treating two NaNs in a float slot as equal (see
+/// `same_modulo_nan_payload`: folding may commute a float operation).
+fn same_resumed(trace: &meta_tracer::ir::Trace, exit: u32, got: &Resumed, want: &Resumed) -> bool {
+    if got.green != want.green
+        || got.iterations != want.iterations
+        || got.slots.len() != want.slots.len()
+    {
+        return false;
+    }
+    let snap = &trace.snapshots[exit as usize];
+    got.slots
+        .iter()
+        .zip(&want.slots)
+        .zip(&snap.slots)
+        .all(|((g, w), s)| {
+            let float = matches!(s.value, meta_tracer::ir::ResumeValue::Op(o)
+                if trace.operand_type(o) == meta_tracer::ir::Type::Float);
+            g == w
+                || (float
+                    && (g.0, g.1) == (w.0, w.1)
+                    && f64::from_bits(g.2).is_nan()
+                    && f64::from_bits(w.2).is_nan())
+        })
+}
+
+#[test]
+fn random_traces_optimized_and_peeled() {
+    let mut peeled = 0;
+    let mut parts = std::collections::HashMap::new();
+    let mut check = |text: &str, inputs: &[Vec<u64>]| {
+        let original = parse(text);
+        let reference = interp(&original, true);
+        let opt = Pair::from_trace(optimized(&original), true);
+        if opt.trace.label_index().is_some() {
+            peeled += 1;
+        }
+        for i in inputs {
+            let o = run(&*reference, i);
+            let want = resumed(&original, &o);
+            let got_native = run(&*opt.native, i);
+            let got_interp = run(&*opt.interp, i);
+            for got in [&got_native, &got_interp] {
+                assert_eq!(got.exit, got_native.exit);
+                let g = resumed(&opt.trace, got);
+                assert!(
+                    same_resumed(&original, o.exit, &g, &want),
+                    "inputs {i:x?}\noptimized {g:x?}\noriginal {want:x?}\n{text}\n{}",
+                    opt.trace
+                );
+            }
+            *parts
+                .entry(exit_part(&opt.trace, got_native.exit))
+                .or_insert(0) += 1;
+        }
+    };
+    for seed in 0..400u64 {
+        let (text, n) = generate(seed);
+        let mut rng = Rng(seed + 12345);
+        let inputs: Vec<Vec<u64>> = (0..4)
+            .map(|_| {
+                let mut i = vec![1 + rng.below(30) as u64];
+                i.extend((1..n).map(|_| rng.int() as u64));
+                i
+            })
+            .collect();
+        check(&text, &inputs);
+    }
+    for seed in 0..300u64 {
+        let (text, ni, nf) = generate_mixed(seed);
+        let mut rng = Rng(seed + 777);
+        let inputs: Vec<Vec<u64>> = (0..4)
+            .map(|_| {
+                let mut i = vec![1 + rng.below(20) as u64];
+                i.extend((0..ni).map(|_| rng.int() as u64));
+                i.extend((0..nf).map(|_| match rng.below(3) {
+                    0 => rng.pick(FLOATS).to_bits(),
+                    1 => ((rng.below(2000) as f64 - 1000.0) / 16.0).to_bits(),
+                    _ => rng.next(),
+                }));
+                i
+            })
+            .collect();
+        check(&text, &inputs);
+    }
+    // Peeling must be exercised, with exits from both parts.
+    let part = |p| parts.get(&p).copied().unwrap_or(0);
+    // (At the time of writing: 405 of 700 peeled; 1439 exits from a
+    // preamble, 181 from a loop, 1180 from unpeeled traces.)
+    assert!(peeled > 300, "{peeled} peeled");
+    assert!(part(Part::Preamble) > 500, "{parts:?}");
+    assert!(part(Part::Loop) > 100, "{parts:?}");
+}

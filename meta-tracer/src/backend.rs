@@ -16,7 +16,12 @@
 //!   order, and returns the guard's snapshot index. (The buffer is sized by
 //!   the driver to hold `max(inputs, largest exit)` words.)
 //! * [`ExecCtx`] gives the code a place for counters; `iterations` is bumped
-//!   once per loop iteration when [`CompileOptions::count_iterations`] is on.
+//!   once per loop iteration when [`CompileOptions::count_iterations`] is on:
+//!   at the `jump`, and in a peeled trace also at the inner `label`, where
+//!   the preamble's iteration ends (so peeling does not change the count).
+//! * A peeled trace (one with an inner `label`) runs its preamble once,
+//!   then its loop; guards in either part exit the same way, and a loop
+//!   guard's snapshot may name preamble values.
 //!
 //! The IR interpreter is the reference semantics: backend tests run the same
 //! trace through both and compare exits and buffers. It is also what the
@@ -318,6 +323,28 @@ fn array_item_addr(a: &ArrayDescr, base: u64, index: u64) -> usize {
     items.wrapping_add((index as usize).wrapping_mul(a.item_size as usize))
 }
 
+/// The label (the preamble's iteration is complete, enter the loop) or the
+/// jump (the loop's back edge): the parameters (the label's, or the inputs
+/// of a trace without one) take the operand values `args`, all read before
+/// any is written. Out of line, so that the interpreter's loop over the
+/// operations stays as small as it was before peeled traces.
+#[inline(never)]
+fn set_params(t: &Trace, op: &Op, label: Option<usize>, args: &[u64], vals: &mut [u64]) {
+    let params: &[Value] = match (op.opcode, label) {
+        (Opcode::Label, _) => &op.params,
+        (_, Some(l)) => &t.ops[l].params,
+        (_, None) => {
+            for (inp, &v) in t.inputs.iter().zip(args) {
+                vals[inp.value.0 as usize] = v;
+            }
+            return;
+        }
+    };
+    for (p, &v) in params.iter().zip(args) {
+        vals[p.0 as usize] = v;
+    }
+}
+
 impl CompiledTrace for InterpretedTrace {
     unsafe fn run(&self, buf: &mut [u64], ctx: &mut ExecCtx) -> u32 {
         let t = &self.trace;
@@ -329,8 +356,12 @@ impl CompiledTrace for InterpretedTrace {
             Operand::Val(v) => vals[v.0 as usize],
             c => c.const_bits().unwrap_or(0),
         };
-        loop {
-            for op in &t.ops {
+        // A peeled trace jumps back to the instruction after its label.
+        let label = t.label_index();
+        let restart = label.map_or(0, |l| l + 1);
+        let mut start = 0;
+        'iteration: loop {
+            for op in &t.ops[start..] {
                 // Operands on the stack (a heap allocation per operation
                 // made this interpreter several times slower; it runs the
                 // traces on probation).
@@ -418,14 +449,15 @@ impl CompiledTrace for InterpretedTrace {
                         result = Some(unsafe { call(c, args) });
                     }
                     OpKind::Control => {
-                        // jump: the loop's back edge.
-                        for (inp, &v) in t.inputs.iter().zip(args) {
-                            vals[inp.value.0 as usize] = v;
-                        }
+                        set_params(t, op, label, args, &mut vals);
                         if self.count {
                             ctx.iterations += 1;
                         }
-                        break;
+                        if op.opcode == Opcode::Jump {
+                            start = restart;
+                            continue 'iteration;
+                        }
+                        continue;
                     }
                     OpKind::Alloc | OpKind::Barrier => return u32::MAX,
                 }
@@ -442,6 +474,8 @@ impl CompiledTrace for InterpretedTrace {
                     vals[r.0 as usize] = v;
                 }
             }
+            // Only a trace without a jump ends here (`compile` refuses it).
+            return u32::MAX;
         }
     }
 

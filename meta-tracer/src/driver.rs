@@ -8,7 +8,10 @@
 //! interpreter runs its recording-mode step function and calls
 //! [`JitDriver::recording_at`] at each merge point; when it is back where
 //! recording began, the driver closes the loop, optimizes the trace,
-//! compiles it with the backend and installs it for that location.
+//! compiles it with the backend and installs it for that location. A new
+//! trace usually runs on probation in the IR interpreter first
+//! ([`crate::probation`]); the optimizer's loop passes (peeling,
+//! [`optimize::LOOP_PASSES`]) run only when it is compiled to machine code.
 //!
 //! Every stage is timed and counted in [`JitStats`], and, when dumping is
 //! on, every trace is written out as recorded, after each optimizer pass,
@@ -323,7 +326,7 @@ impl<G: Green> JitDriver<G> {
             ));
         }
         let t_opt = Instant::now();
-        optimize::optimize(&mut trace, |pass, t| {
+        optimize::run_passes(optimize::BODY_PASSES, &mut trace, |pass, t| {
             if dumping {
                 texts.push(format!(
                     "---- trace {id} at {location}: after {pass}\n{}",
@@ -331,7 +334,7 @@ impl<G: Green> JitDriver<G> {
                 ));
             }
         });
-        let opt_time = t_opt.elapsed();
+        let mut opt_time = t_opt.elapsed();
         self.stats.time_optimizing += opt_time;
         for t in texts {
             self.dump_text(&t);
@@ -360,6 +363,7 @@ impl<G: Green> JitDriver<G> {
             self.install(trace, start, greens, code, Some(probation));
             return;
         }
+        opt_time += self.loop_passes(&mut trace, &greens, id);
         let t_comp = Instant::now();
         let opts = CompileOptions {
             count_iterations: self.config.count_iterations,
@@ -389,12 +393,43 @@ impl<G: Green> JitDriver<G> {
             compiled_at: self.created.elapsed(),
             recorded_ops,
             optimized_ops: trace.ops.len(),
+            loop_ops: trace.label_index().map(|l| trace.ops.len() - l - 1),
             guards: trace.num_guards(),
             compile_time: opt_time + comp_time,
             code_bytes: code.code_size(),
             ..TraceStats::default()
         });
         self.install(trace, start, greens, code, None);
+    }
+
+    /// Runs the optimizer's loop passes (peeling) on a trace about to be
+    /// compiled, dumping after each; returns the time taken.
+    fn loop_passes(&mut self, trace: &mut Trace, greens: &[G], id: usize) -> Duration {
+        let dumping = self.dump.is_some();
+        let printer = &self.printer;
+        let location = trace.name.clone();
+        let loc_of = |g: u32| {
+            greens
+                .get(g as usize)
+                .map(printer)
+                .unwrap_or_else(|| format!("@{g}"))
+        };
+        let mut texts: Vec<String> = Vec::new();
+        let t_opt = Instant::now();
+        optimize::run_passes(optimize::LOOP_PASSES, trace, |pass, t| {
+            if dumping {
+                texts.push(format!(
+                    "---- trace {id} at {location}: after {pass}\n{}",
+                    t.to_text_with(&loc_of)
+                ));
+            }
+        });
+        let time = t_opt.elapsed();
+        self.stats.time_optimizing += time;
+        for t in texts {
+            self.dump_text(&t);
+        }
+        time
     }
 
     /// The probation form of a new trace and the IR interpreter's code for
@@ -454,6 +489,24 @@ impl<G: Green> JitDriver<G> {
             count_iterations: self.config.count_iterations,
             keep_dumps: self.dump.is_some(),
         };
+        // Peeling, which probation ran without. It only appends snapshots,
+        // so the exit counts gathered on probation keep their indices.
+        let id = self.installed[idx].stats_index + 1;
+        let mut trace = std::mem::take(&mut self.installed[idx].trace);
+        let greens = std::mem::take(&mut self.installed[idx].greens);
+        let opt_time = self.loop_passes(&mut trace, &greens, id);
+        let inst = &mut self.installed[idx];
+        inst.trace = trace;
+        inst.greens = greens;
+        inst.exits.resize(inst.trace.snapshots.len(), 0);
+        let st = &mut self.stats.traces[inst.stats_index];
+        st.optimized_ops = inst.trace.ops.len();
+        st.loop_ops = inst
+            .trace
+            .label_index()
+            .map(|l| inst.trace.ops.len() - l - 1);
+        st.guards = inst.trace.num_guards();
+        st.compile_time += opt_time;
         let t_comp = Instant::now();
         let result = self.backend.compile(&self.installed[idx].trace, &opts);
         let comp_time = t_comp.elapsed();

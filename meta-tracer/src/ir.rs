@@ -27,6 +27,11 @@
 //!   aliasing and purity from descriptors alone.
 //! * STM barriers are explicit operations, so barrier placement is a pass and
 //!   not a backend detail.
+//! * A trace is a loop: the entry label (the [`Trace::inputs`]), a body, and
+//!   a final `jump` back. Loop peeling ([`crate::optimize::peel`]) adds one
+//!   inner `label` op, which defines the loop's parameters from values of
+//!   the preamble before it; the `jump` then passes the next iteration's
+//!   parameters to that label, and the preamble runs once per entry.
 //!
 //! The textual form (see [`Trace::to_text`] and [`crate::ir_parse`]) is one
 //! operation a line, e.g. `i3 = int_add i1, i2` and
@@ -339,7 +344,8 @@ pub enum OpKind {
     Call,
     /// An STM barrier.
     Barrier,
-    /// Control flow at the end of the trace.
+    /// Control flow: the trace's final `jump` and the loop `label` that
+    /// separates a peeled trace's preamble from its loop.
     Control,
 }
 
@@ -397,6 +403,7 @@ opcodes! {
     StmReadBarrier => "stm_read_barrier", Void, Some(1), Barrier;
     StmWriteBarrier => "stm_write_barrier", Void, Some(1), Barrier;
     StmBecomeInevitable => "stm_become_inevitable", Void, Some(0), Barrier;
+    Label => "label", Void, None, Control;
     Jump => "jump", Void, None, Control;
 }
 
@@ -448,6 +455,11 @@ pub struct Op {
     pub snapshot: Option<SnapshotId>,
     /// The green location whose interpretation produced this operation.
     pub loc: Option<GreenId>,
+    /// For `label` only: the loop's parameters (block parameters), one per
+    /// operand. The operand is the parameter's value when the preamble
+    /// falls into the loop; the final `jump` passes the next iteration's.
+    /// Empty for every other operation.
+    pub params: Vec<Value>,
 }
 
 impl Op {
@@ -460,6 +472,7 @@ impl Op {
             descr: None,
             snapshot: None,
             loc: None,
+            params: Vec::new(),
         }
     }
 }
@@ -511,20 +524,21 @@ impl Snapshot {
     /// The operands a guard exit must save, in the order the exit stores
     /// them: every slot operand, then every virtual field operand.
     pub fn exit_operands(&self) -> Vec<Operand> {
-        let mut out = Vec::with_capacity(self.slots.len());
-        for s in &self.slots {
-            if let ResumeValue::Op(o) = s.value {
-                out.push(o);
-            }
-        }
-        for v in &self.virtuals {
-            for (_, rv) in &v.fields {
-                if let ResumeValue::Op(o) = rv {
-                    out.push(*o);
-                }
-            }
-        }
-        out
+        self.operands().collect()
+    }
+
+    /// The operands of [`Snapshot::exit_operands`], in the same order,
+    /// without allocating.
+    pub fn operands(&self) -> impl Iterator<Item = Operand> + '_ {
+        let slots = self.slots.iter().map(|s| s.value);
+        let fields = self
+            .virtuals
+            .iter()
+            .flat_map(|v| v.fields.iter().map(|(_, rv)| *rv));
+        slots.chain(fields).filter_map(|rv| match rv {
+            ResumeValue::Op(o) => Some(o),
+            ResumeValue::Virtual(_) => None,
+        })
     }
 }
 
@@ -546,9 +560,13 @@ pub struct Input {
 pub struct Trace {
     /// Human-readable name (the printable start location).
     pub name: String,
-    /// The loop header's inputs (label parameters), in buffer order.
+    /// The trace's inputs (the entry label's parameters), in buffer order.
     pub inputs: Vec<Input>,
-    /// The body; a loop trace ends in `jump`.
+    /// The body; a loop trace ends in `jump`. A peeled trace (see
+    /// [`crate::optimize::peel`]) contains one `label` op: the ops before
+    /// it are the preamble, run once per entry; the ops after it are the
+    /// loop, and the `jump` goes back to that label instead of to the
+    /// entry.
     pub ops: Vec<Op>,
     /// Descriptors referenced by operations and snapshots.
     pub descrs: Vec<Descr>,
@@ -630,9 +648,28 @@ impl Trace {
         }
     }
 
-    /// True if the trace loops back to its start.
+    /// True if the trace loops back to its start (or, when peeled, to its
+    /// inner label).
     pub fn is_loop(&self) -> bool {
         matches!(self.ops.last(), Some(op) if op.opcode == Opcode::Jump)
+    }
+
+    /// The index of the inner `label` of a peeled trace, if it has one.
+    pub fn label_index(&self) -> Option<usize> {
+        self.ops.iter().position(|op| op.opcode == Opcode::Label)
+    }
+
+    /// The types the final `jump` must pass: the inner label's parameters
+    /// in a peeled trace, the inputs otherwise.
+    pub fn loop_param_types(&self) -> Vec<Type> {
+        match self.label_index() {
+            Some(i) => self.ops[i]
+                .params
+                .iter()
+                .map(|p| self.type_of(*p))
+                .collect(),
+            None => self.inputs.iter().map(|i| i.ty).collect(),
+        }
     }
 
     /// Number of guards.
@@ -645,15 +682,19 @@ impl Trace {
     pub fn max_exit_values(&self) -> usize {
         self.snapshots
             .iter()
-            .map(|s| s.exit_operands().len())
+            .map(|s| s.operands().count())
             .max()
             .unwrap_or(0)
     }
 
     /// Checks structural invariants: operands defined before use, arity,
-    /// guards carry snapshots, the final jump matches the inputs.
+    /// guards carry snapshots, at most one inner label, which defines its
+    /// parameters and is not followed by anything but the loop, and the
+    /// final jump matches the label's parameters (or, without a label, the
+    /// inputs).
     pub fn verify(&self) -> Result<(), String> {
         let mut defined = vec![false; self.value_types.len()];
+        let mut label: Option<usize> = None;
         for inp in &self.inputs {
             *defined
                 .get_mut(inp.value.0 as usize)
@@ -708,22 +749,70 @@ impl Trace {
                     return Err(format!("{what}: bad descriptor"));
                 }
             }
+            if op.opcode != Opcode::Label && !op.params.is_empty() {
+                return Err(format!("{what}: only label defines parameters"));
+            }
+            if op.opcode == Opcode::Label {
+                if label.is_some() {
+                    return Err(format!("{what}: a second label"));
+                }
+                label = Some(i);
+                if op.result.is_some() || op.snapshot.is_some() || op.descr.is_some() {
+                    return Err(format!(
+                        "{what}: label has a result, snapshot or descriptor"
+                    ));
+                }
+                if op.args.len() != op.params.len() {
+                    return Err(format!(
+                        "{what}: {} operands for {} parameters",
+                        op.args.len(),
+                        op.params.len()
+                    ));
+                }
+                for (a, p) in op.args.iter().zip(&op.params) {
+                    let ty = self.type_of(*p);
+                    if ty == Type::Void || self.operand_type(*a) != ty {
+                        return Err(format!(
+                            "{what}: operand type mismatch for {}",
+                            self.value_name(*p)
+                        ));
+                    }
+                }
+                for p in &op.params {
+                    let slot = defined
+                        .get_mut(p.0 as usize)
+                        .ok_or(format!("{what}: parameter out of range"))?;
+                    if *slot {
+                        return Err(format!("{what}: {} defined twice", self.value_name(*p)));
+                    }
+                    *slot = true;
+                }
+            }
             if op.opcode == Opcode::Jump {
                 if i + 1 != self.ops.len() {
                     return Err(format!("{what}: jump not at end"));
                 }
-                if op.args.len() != self.inputs.len() {
+                let targets: Vec<Value> = match label {
+                    Some(l) => self.ops[l].params.clone(),
+                    None => self.inputs.iter().map(|inp| inp.value).collect(),
+                };
+                if op.args.len() != targets.len() {
                     return Err(format!(
-                        "{what}: jump has {} operands for {} inputs",
+                        "{what}: jump has {} operands for {} {}",
                         op.args.len(),
-                        self.inputs.len()
+                        targets.len(),
+                        if label.is_some() {
+                            "label parameters"
+                        } else {
+                            "inputs"
+                        }
                     ));
                 }
-                for (a, inp) in op.args.iter().zip(&self.inputs) {
-                    if self.operand_type(*a) != inp.ty {
+                for (a, t) in op.args.iter().zip(&targets) {
+                    if self.operand_type(*a) != self.type_of(*t) {
                         return Err(format!(
                             "{what}: jump operand type mismatch for {}",
-                            self.value_name(inp.value)
+                            self.value_name(*t)
                         ));
                     }
                 }
@@ -844,6 +933,21 @@ impl Trace {
     /// One operation in textual form, without a newline.
     pub fn op_text(&self, op: &Op) -> String {
         let mut s = String::new();
+        if op.opcode == Opcode::Label {
+            // `label i20=i8, i21=7`: each parameter with its entry value.
+            s.push_str("label");
+            let params: Vec<_> = op
+                .params
+                .iter()
+                .zip(&op.args)
+                .map(|(p, a)| format!("{}={}", self.value_name(*p), self.operand_text(*a)))
+                .collect();
+            if !params.is_empty() {
+                s.push(' ');
+                s.push_str(&params.join(", "));
+            }
+            return s;
+        }
         if let Some(r) = op.result {
             let _ = write!(s, "{} = ", self.value_name(r));
         }

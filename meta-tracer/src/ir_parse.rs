@@ -5,7 +5,10 @@
 //! round-trip exactly. Value names carry their ids (`i7` is value 7 of type
 //! int), so a test's expected output can refer to the same names as its
 //! input. Lines starting with `;` are comments (dumps print source locations
-//! there).
+//! there). The first `label` line lists the trace's inputs
+//! (`label i0=s0:0, r1=s1:5`: value, red slot, type tag); a second one is
+//! the inner label of a peeled trace (`label i9=i4, f10=f2`: each loop
+//! parameter with its value on entry from the preamble).
 
 use crate::ir::*;
 use std::collections::HashMap;
@@ -32,6 +35,7 @@ pub fn parse_trace(text: &str) -> Result<Trace, ParseError> {
     let mut p = Parser {
         trace: Trace::default(),
         defined: HashMap::new(),
+        entry_label: false,
     };
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -49,6 +53,8 @@ pub fn parse_trace(text: &str) -> Result<Trace, ParseError> {
 struct Parser {
     trace: Trace,
     defined: HashMap<u32, Type>,
+    /// True once the entry label (the inputs) has been read.
+    entry_label: bool,
 }
 
 fn parse_int(s: &str) -> Result<i64, String> {
@@ -175,6 +181,10 @@ impl Parser {
             return self.descr_line(rest);
         }
         if let Some(rest) = line.strip_prefix("label") {
+            if self.entry_label {
+                return self.inner_label(rest);
+            }
+            self.entry_label = true;
             for item in split_top(rest, ',') {
                 let (name, loc) = item
                     .split_once('=')
@@ -203,6 +213,31 @@ impl Parser {
             return Ok(());
         }
         self.op_line(line)
+    }
+
+    /// The inner label of a peeled trace: `label p=operand, ...`.
+    fn inner_label(&mut self, rest: &str) -> Result<(), String> {
+        let mut params = Vec::new();
+        let mut args = Vec::new();
+        for item in split_top(rest, ',') {
+            let (name, init) = item
+                .split_once('=')
+                .ok_or("loop label parameter needs name=VALUE")?;
+            // The entry value is read before the parameter is defined.
+            let init = self.operand(init)?;
+            let ty = match name.trim().chars().next() {
+                Some('i') => Type::Int,
+                Some('f') => Type::Float,
+                Some('r') => Type::Ref,
+                _ => return Err(format!("bad parameter name '{name}'")),
+            };
+            params.push(self.value_ref(name.trim(), Some(ty))?);
+            args.push(init);
+        }
+        let mut op = Op::new(Opcode::Label, None, args);
+        op.params = params;
+        self.trace.ops.push(op);
+        Ok(())
     }
 
     fn descr_line(&mut self, rest: &str) -> Result<(), String> {
@@ -392,6 +427,7 @@ impl Parser {
             descr,
             snapshot,
             loc: None,
+            params: Vec::new(),
         });
         Ok(())
     }
@@ -440,6 +476,70 @@ jump i0, i4, r2
         assert!(e.message.contains("int value"), "{e}");
         assert!(parse_trace("bogus i1\n").is_err());
         assert!(parse_trace("descr d1 = field x 0 int 8\n").is_err());
+    }
+
+    const PEELED: &str = "\
+trace peeled
+label i0=s0:0, f1=s1:3
+i2 = int_add i0, 1
+f3 = float_mul f1, 2.0
+guard_true i2 [@0 s0:0=i2]
+label i4=i2, f5=f3, i6=7
+i7 = int_add i4, i6
+f8 = float_add f5, f3
+guard_true i7 [@0 s0:0=i7 s1:3=f8]
+jump i7, f8, i4
+";
+
+    #[test]
+    fn peeled_traces_round_trip_and_verify() {
+        let t = parse_trace(PEELED).unwrap();
+        assert_eq!(t.to_text(), PEELED);
+        t.verify().unwrap();
+        assert_eq!(t.label_index(), Some(3));
+        assert_eq!(t.ops[3].params, vec![Value(4), Value(5), Value(6)]);
+        assert_eq!(
+            t.loop_param_types(),
+            vec![Type::Int, Type::Float, Type::Int]
+        );
+        assert!(t.is_loop());
+    }
+
+    #[test]
+    fn malformed_labels_are_rejected() {
+        let bad = |text: &str, what: &str| {
+            let e = match parse_trace(text) {
+                Ok(t) => t.verify().unwrap_err(),
+                Err(e) => e.message,
+            };
+            assert!(e.contains(what), "{what}: {e}");
+        };
+        // The jump must match the label's parameters, not the inputs.
+        bad(
+            &PEELED.replace("jump i7, f8, i4", "jump i7, f8"),
+            "2 operands for 3 label parameters",
+        );
+        bad(
+            &PEELED.replace("jump i7, f8, i4", "jump i7, i4, i4"),
+            "jump operand type mismatch for f5",
+        );
+        // Parameters are defined by the label, after its operands.
+        bad(
+            "trace t\nlabel i0=s0:0\nlabel i1=i2\ni2 = int_add i1, 1\njump i2\n",
+            "i2 used before definition",
+        );
+        bad(
+            "trace t\nlabel i0=s0:0\nlabel i1=i0\nlabel i2=i1\njump i2\n",
+            "a second label",
+        );
+        bad(
+            "trace t\nlabel i0=s0:0\nlabel f1=i0\njump f1\n",
+            "type mismatch",
+        );
+        bad(
+            "trace t\nlabel i0=s0:0\nlabel i0=i0\njump i0\n",
+            "defined twice",
+        );
     }
 
     #[test]

@@ -66,10 +66,15 @@ pub struct BudgetedTrace {
 impl BudgetedTrace {
     /// The probation form of `trace` (a loop ending in `jump`) whose loop
     /// header is green number `header` of its location table. None if the
-    /// trace does not end in a jump.
+    /// trace does not end in a jump or is peeled.
     pub fn new(trace: &Trace, header: u32) -> Option<BudgetedTrace> {
         let (jump, body) = trace.ops.split_last()?;
         if jump.opcode != Opcode::Jump || jump.args.len() != trace.inputs.len() {
+            return None;
+        }
+        // A peeled trace's jump carries its loop's parameters, not the
+        // inputs' values (the driver peels only after probation).
+        if trace.label_index().is_some() {
             return None;
         }
         let budget = Box::new(Cell::new(1));
@@ -93,6 +98,7 @@ impl BudgetedTrace {
                 descr,
                 snapshot: None,
                 loc,
+                params: Vec::new(),
             });
             result.map(Operand::Val)
         };
@@ -190,6 +196,20 @@ mod tests {
         assert!(tail[3].starts_with("setfield"), "{text}");
         assert!(tail[4].contains("int_sub"), "{text}");
         assert_eq!(b.header_exit, t.snapshots.len());
+    }
+
+    #[test]
+    fn peeled_traces_have_no_probation_form() {
+        // The jump of a peeled trace passes the loop's parameters: here as
+        // many as there are inputs, but not the inputs' values.
+        let peeled = "label i0=s0:3, i1=s1:3\n\
+                      i2 = int_add i0, 1\n\
+                      label i3=i2, i4=i1\n\
+                      i5 = int_add i3, i4\n\
+                      jump i5, i4\n";
+        let t = parse_trace(peeled).unwrap();
+        t.verify().unwrap();
+        assert!(BudgetedTrace::new(&t, 0).is_none());
     }
 
     #[test]

@@ -305,6 +305,7 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
             descr,
             snapshot,
             loc: Some(GreenId(self.current)),
+            params: Vec::new(),
         });
         match result {
             Some(v) => Operand::Val(v),
@@ -419,6 +420,7 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
             descr: None,
             snapshot: None,
             loc: Some(GreenId(self.current)),
+            params: Vec::new(),
         });
         if let Err(e) = self.trace.verify() {
             debug_assert!(false, "recorder produced an invalid trace: {e}");

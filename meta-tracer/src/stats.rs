@@ -24,6 +24,9 @@ pub struct TraceStats {
     pub recorded_ops: usize,
     /// Operations after optimization.
     pub optimized_ops: usize,
+    /// For a peeled trace, the operations of its loop part (after the inner
+    /// label, the jump included); `optimized_ops` counts both parts.
+    pub loop_ops: Option<usize>,
     /// Guards after optimization.
     pub guards: usize,
     /// Time spent optimizing and compiling this trace.
@@ -133,12 +136,16 @@ impl JitStats {
             };
             let _ = writeln!(
                 s,
-                "trace {} at {}: installed at {:.3} ms, {} ops recorded, {} optimized, {} guards, {:.3} ms to optimize+compile, {} bytes; {} entries, {} iterations{}",
+                "trace {} at {}: installed at {:.3} ms, {} ops recorded, {} optimized{}, {} guards, {:.3} ms to optimize+compile, {} bytes; {} entries, {} iterations{}",
                 t.id,
                 t.location,
                 ms(t.compiled_at),
                 t.recorded_ops,
                 t.optimized_ops,
+                match t.loop_ops {
+                    Some(n) => format!(" (peeled: {n} in the loop)"),
+                    None => String::new(),
+                },
                 t.guards,
                 ms(t.compile_time),
                 t.code_bytes,

@@ -108,6 +108,26 @@ fn power_agrees_over_many_inputs_and_compiles() {
 }
 
 #[test]
+fn loop_invariant_work_is_peeled_into_a_preamble() {
+    let prog = Rc::new(program("invariant_sum.fg"));
+    for k in [0i64, 3, -5, 1 << 31, 1 << 32] {
+        for n in [0i64, 1, 2, 3, 10, 500, 3000] {
+            agree(&prog, &[("k", Val::Int(k)), ("n", Val::Int(n))]);
+        }
+    }
+    let stats = agree(&prog, &[("k", Val::Int(3)), ("n", Val::Int(100_000))]);
+    // Peeled after probation (default mode) and at once (forced modes,
+    // machine code and IR interpreter): the loop part is shorter than the
+    // preamble, which holds the multiplication.
+    for s in &stats[1..] {
+        let t = &s.traces[0];
+        let loop_ops = t.loop_ops.unwrap_or_else(|| panic!("{}", s.report()));
+        assert!(2 * loop_ops < t.optimized_ops, "{}", s.report());
+        assert!(s.iterations > 99_000, "{}", s.report());
+    }
+}
+
+#[test]
 fn overflow_is_the_same_error_in_every_mode() {
     let prog = Rc::new(program("power.fg"));
     // 3^40 overflows: the int_mul_ovf guard fails and the interpreter

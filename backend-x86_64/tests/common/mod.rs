@@ -177,3 +177,66 @@ pub const FLOATS: &[f64] = &[
 pub fn fbits(x: f64) -> u64 {
     x.to_bits()
 }
+
+/// The trace after every optimizer pass (peeling included).
+pub fn optimized(trace: &Trace) -> Trace {
+    let mut t = trace.clone();
+    meta_tracer::optimize::optimize(&mut t, |_, t| {
+        t.verify()
+            .unwrap_or_else(|e| panic!("optimizer produced an invalid trace: {e}\n{t}"))
+    });
+    t
+}
+
+/// What the interpreter sees after a run: the resume location, every
+/// snapshot slot with its value, and the iterations run. Traces that
+/// compute the same thing agree on this even when their snapshots are
+/// numbered differently (a peeled trace's loop guards have copies).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resumed {
+    pub green: u32,
+    pub slots: Vec<(u32, u8, u64)>,
+    pub iterations: u64,
+}
+
+pub fn resumed(trace: &Trace, o: &Outcome) -> Resumed {
+    let snap = &trace.snapshots[o.exit as usize];
+    assert!(snap.virtuals.is_empty());
+    Resumed {
+        green: snap.green,
+        slots: snap
+            .slots
+            .iter()
+            .zip(&o.buf)
+            .map(|(s, b)| (s.slot, s.tag, *b))
+            .collect(),
+        iterations: o.iterations,
+    }
+}
+
+/// Where the guard that returned `exit` sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// An unpeeled trace.
+    Body,
+    /// Before a peeled trace's inner label.
+    Preamble,
+    /// After it.
+    Loop,
+}
+
+pub fn exit_part(trace: &Trace, exit: u32) -> Part {
+    let Some(label) = trace.label_index() else {
+        return Part::Body;
+    };
+    let at = trace
+        .ops
+        .iter()
+        .position(|op| op.snapshot.map(|s| s.0) == Some(exit))
+        .expect("an exit has a guard");
+    if at < label {
+        Part::Preamble
+    } else {
+        Part::Loop
+    }
+}

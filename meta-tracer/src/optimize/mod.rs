@@ -8,25 +8,51 @@
 //!    produces many operations on constants (green values, promoted
 //!    values); folding them first gives every later pass less to look at.
 //! 2. [`cse`] — common-subexpression elimination of pure operations and
-//!    of loads of immutable fields, so that equal conditions become the
-//!    same value before guards are compared.
+//!    of loads of immutable fields (of every heap read, in a trace that
+//!    writes nothing), so that equal conditions become the same value
+//!    before guards are compared.
 //! 3. [`guards`] — removal of guards implied by earlier guards (the same
 //!    condition, or an integer range that an earlier comparison already
 //!    established), and propagation of the constants that `guard_value`
 //!    establishes.
 //! 4. [`dce`] — removal of operations whose results are unused, both by
 //!    the trace and by every guard's resume data.
+//! 5. [`peel`] — loop peeling: the body is followed by a second copy of
+//!    itself behind an inner `label`, and the copy reuses what the first
+//!    copy (the preamble) computed and checked on loop-invariant values:
+//!    pure operations, guards, and heap reads when the loop writes
+//!    nothing. It comes after the cleanup passes because it recognises
+//!    redundancy by equal (opcode, operands, descriptor) keys, which
+//!    folding and CSE make canonical, and because copying dead code or
+//!    redundant guards would double them; it decides to peel only if the
+//!    copy loses something, so it must see the trace as it would
+//!    otherwise be compiled.
+//! 6. [`dce`] again — the copy's parameters that nothing in the loop uses
+//!    (values only the preamble's removed guards needed), and what fed
+//!    them. On an unpeeled trace this finds nothing.
+//!
+//! Passes 1–4 ([`BODY_PASSES`]) run when the trace is closed; 5 and 6
+//! ([`LOOP_PASSES`]) just before code generation, after the trace has
+//! passed probation in the IR interpreter unpeeled ([`crate::probation`]:
+//! its budget check exits to the loop header with the values the jump
+//! carries for the inputs, which a peeled trace's jump no longer carries;
+//! and a trace discarded on probation is never peeled).
 //!
 //! Later issues add allocation removal (virtuals in resume data), heap
-//! caching, loop peeling and STM barrier placement as further passes here.
-//! Traces are loops without peeling, so a fact learned in one iteration is
-//! not assumed in the next: every pass works on the straight-line body
-//! from the label to the jump, and the label's parameters are unknown.
+//! caching and STM barrier placement as further passes here. Before
+//! [`peel`], a trace is a loop from its entry label to its jump, and a
+//! fact learned in one iteration is not assumed in the next: every pass
+//! works on the straight-line body and the label's parameters are
+//! unknown. After it, the same passes remain correct on the peeled form
+//! without knowing about loops: the inner label defines fresh values (its
+//! parameters), and the preamble dominates the loop, so every fact about a
+//! preamble value holds there too.
 
 pub mod cse;
 pub mod dce;
 pub mod fold;
 pub mod guards;
+pub mod peel;
 
 use crate::ir::*;
 use std::collections::HashMap;
@@ -39,8 +65,8 @@ pub struct Pass {
     pub run: fn(&mut Trace),
 }
 
-/// The passes, in the order they run.
-pub const PASSES: &[Pass] = &[
+/// The passes run on the loop body when a trace is closed, in order.
+pub const BODY_PASSES: &[Pass] = &[
     Pass {
         name: "fold",
         run: fold::run,
@@ -59,12 +85,48 @@ pub const PASSES: &[Pass] = &[
     },
 ];
 
-/// Runs every pass in order; `after` is called after each pass with its
+/// The passes run just before code generation, in order: after probation
+/// (see [`crate::probation`]), which runs the trace unpeeled, so that a
+/// trace discarded on probation is never peeled, and its budget check can
+/// exit to the loop header with the inputs' values at the jump.
+pub const LOOP_PASSES: &[Pass] = &[
+    Pass {
+        name: "peel",
+        run: peel::run,
+    },
+    Pass {
+        name: "dce",
+        run: dce::run,
+    },
+];
+
+/// Runs `passes` in order; `after` is called after each pass with its
 /// name and the trace (for dumps).
-pub fn optimize(trace: &mut Trace, mut after: impl FnMut(&str, &Trace)) {
-    for p in PASSES {
+pub fn run_passes(passes: &[Pass], trace: &mut Trace, mut after: impl FnMut(&str, &Trace)) {
+    for p in passes {
         (p.run)(trace);
         after(p.name, trace);
+    }
+}
+
+/// Runs every pass in order, [`BODY_PASSES`] then [`LOOP_PASSES`]; `after`
+/// is called after each pass with its name and the trace (for dumps).
+pub fn optimize(trace: &mut Trace, mut after: impl FnMut(&str, &Trace)) {
+    run_passes(BODY_PASSES, trace, &mut after);
+    run_passes(LOOP_PASSES, trace, &mut after);
+}
+
+/// True if `op` may change the heap: stores, allocations, STM barriers,
+/// and calls not known to be read-only (anything else reads at most).
+pub fn may_write_heap(trace: &Trace, op: &Op) -> bool {
+    match op.opcode.kind() {
+        OpKind::Pure | OpKind::GuardedPure | OpKind::Guard | OpKind::Load | OpKind::Control => {
+            false
+        }
+        OpKind::Call => {
+            !matches!(trace.call_descr(op), Some(c) if c.effects.kind <= EffectKind::ReadsHeap)
+        }
+        OpKind::Store | OpKind::Alloc | OpKind::Barrier => true,
     }
 }
 
