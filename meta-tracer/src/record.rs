@@ -261,12 +261,16 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
     }
 
     /// Forgets red slots `from..to`, which the interpreter knows to be dead
-    /// (the registers of a callee recorded inline, once it has returned):
-    /// they are no longer carried around the loop nor written back by
-    /// later exits. Guards later in the current instruction still resume
-    /// with the values these slots had when it started.
+    /// (the registers of a callee recorded inline, once it has returned;
+    /// temporaries at the loop header): they are no longer carried around
+    /// the loop nor written back by later exits. Guards later in the
+    /// current instruction still resume with the values these slots had
+    /// when it started. Slots the trace reads on entry are kept: such a
+    /// slot is live at the loop header, whatever the interpreter says.
     pub fn forget(&mut self, from: u32, to: u32) {
-        self.shadow.retain(|&slot, _| slot < from || slot >= to);
+        let inputs: Vec<u32> = self.trace.inputs.iter().map(|i| i.slot).collect();
+        self.shadow
+            .retain(|&slot, _| slot < from || slot >= to || inputs.contains(&slot));
     }
 
     fn green_id(&mut self, g: G) -> u32 {

@@ -1051,6 +1051,16 @@ fn record_loop(
     // that stops past it has left the loop (its last iteration: a generic
     // `for`'s closing `Close`, say), which says nothing about the body.
     let header = pc;
+    // Registers at or above this one hold no local at the header: dead
+    // temporaries there (in the VM, a generic `for`'s iterator call
+    // leaves its results in them), not carried around the loop.
+    let live_at_header = proto
+        .locals
+        .iter()
+        .filter(|l| (l.2 as usize) <= header && header < l.3 as usize)
+        .map(|l| l.1 as u32 + 1)
+        .max()
+        .unwrap_or(0);
     let body_end = (header..proto.code.len())
         .filter(|&i| proto.code.get(i).and_then(|ins| ins.backedge_target(i)) == Some(header))
         .max()
@@ -1134,6 +1144,14 @@ fn record_loop(
                 // Keyed by the loop's own instruction (the outermost call).
                 let at = frames.first().map_or(pc, |f| f.call_pc);
                 jit.note_hard_abort(start, at as u32, true);
+            } else if !in_body {
+                // The loop ended while it was being recorded: a sample of a
+                // short loop, as a counted loop's remaining count is (see
+                // `run_loop`). Twice in a row: given up.
+                if !jit.short.insert(start) {
+                    jit.short.remove(&start);
+                    jit.mark_dead(start, "too few iterations per entry");
+                }
             }
             return resume(&frames, pc);
         }
@@ -1213,6 +1231,9 @@ fn record_loop(
             // A back-edge was taken: a merge point.
             let green = (proto.id, next as u32);
             let start = rec.start();
+            if green == start {
+                rec.forget(live_at_header, CLOSURE_SLOT);
+            }
             if green != start {
                 unrolled += 1;
                 // `next < start.1`: the back-edge of an enclosing loop
