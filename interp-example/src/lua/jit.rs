@@ -926,6 +926,23 @@ struct InlineFrame {
 /// How deep inlined calls may nest (a recursive function stops here).
 const MAX_INLINE_DEPTH: usize = 4;
 
+/// Guards that the pure helper `f` (named `name`) maps the function value
+/// `x` to `want`: the identity of a callee's code (a Lua closure's
+/// prototype, a native function's Rust function), which closures and
+/// native function values recreated at run time share.
+fn guard_identity(
+    rec: &mut Rec,
+    name: &'static str,
+    f: extern "C" fn(usize) -> i64,
+    x: Operand,
+    want: usize,
+) {
+    let d = helper(name, f as usize, &[Type::Ref], Type::Int, EffectKind::Pure);
+    let r = rec.call(d, &[x]);
+    let same = op(rec, Opcode::IntEq, &[r, Operand::Int(want as i64)]);
+    branch(rec, same, true);
+}
+
 /// The prototype of a closure, as an address (a pure helper: a closure's
 /// prototype never changes).
 extern "C" fn h_closure_proto(cl: usize) -> i64 {
@@ -970,20 +987,13 @@ fn inline_call(
         return Err(NR);
     }
     let (_, fo) = rd(rec, regs, a as u32)?;
-    let d = helper(
-        "lua_closure_proto",
-        h_closure_proto as extern "C" fn(usize) -> i64 as usize,
-        &[Type::Ref],
-        Type::Int,
-        EffectKind::Pure,
-    );
-    let po = rec.call(d, &[fo]);
-    let same = op(
+    guard_identity(
         rec,
-        Opcode::IntEq,
-        &[po, Operand::Int(Rc::as_ptr(&p) as i64)],
+        "lua_closure_proto",
+        h_closure_proto,
+        fo,
+        Rc::as_ptr(&p) as usize,
     );
-    branch(rec, same, true);
     // The guard compares addresses: keep the prototype alive as long as
     // the trace may run (and known, to print locations).
     if !jit.inlined.iter().any(|q| Rc::ptr_eq(q, &p)) {
@@ -2271,20 +2281,11 @@ fn record_tfor_call(rec: &mut Rec, regs: &[Value], a: u8, c: u8) -> Res<()> {
     let (ctl, co) = rd(rec, regs, a as u32 + 2)?;
     let iter = iter_of(f).ok_or(NR)?;
     let (k, v) = tfor_step(f, s, ctl).ok_or(NR)?;
-    let d = helper(
-        "lua_native_fn",
-        h_native_fn as extern "C" fn(usize) -> i64 as usize,
-        &[Type::Ref],
-        Type::Int,
-        EffectKind::Pure,
-    );
-    let fp = rec.call(d, &[fo]);
     let want = match iter {
         Iter::Next => super::lib_base::lua_next as *const () as usize,
         Iter::Ipairs => super::lib_base::ipairs_aux as *const () as usize,
     };
-    let same = op(rec, Opcode::IntEq, &[fp, Operand::Int(want as i64)]);
-    branch(rec, same, true);
+    guard_identity(rec, "lua_native_fn", h_native_fn, fo, want);
     let field = |name: &'static str, offset: i32, ty: Type, size: u8| {
         Descr::Field(FieldDescr {
             name: name.into(),
@@ -2845,19 +2846,7 @@ fn record_float_call(rec: &mut Rec, regs: &[Value], a: u8, b: u8, c: u8) -> Res<
     let Value::NFn(nf) = fv else {
         return Err(NR);
     };
-    let d = pure(
-        "lua_native_fn",
-        h_native_fn as extern "C" fn(usize) -> i64 as usize,
-        &[Type::Ref],
-        Type::Int,
-    );
-    let code = rec.call(d, &[fo]);
-    let same = op(
-        rec,
-        Opcode::IntEq,
-        &[code, Operand::Int(nf.get().f as usize as i64)],
-    );
-    branch(rec, same, true);
+    guard_identity(rec, "lua_native_fn", h_native_fn, fo, nf.get().f as usize);
     let (x, xo) = rd(rec, regs, a as u32 + 1)?;
     let (_, xo) = as_float(rec, x, xo).ok_or(NR)?;
     let d = pure(name, h as usize, &[Type::Float], Type::Float);
