@@ -92,6 +92,15 @@ const MIN_ITERATIONS_PER_ENTRY: u64 = 4;
 /// Discarded traces at one location before it is blacklisted.
 const MAX_RETRACES: u32 = 3;
 
+/// Green number `g` of a trace's location table, printed (`@g` if the
+/// table has no such entry).
+fn print_location<G>(printer: &dyn Fn(&G) -> String, greens: &[G], g: u32) -> String {
+    greens
+        .get(g as usize)
+        .map(printer)
+        .unwrap_or_else(|| format!("@{g}"))
+}
+
 /// The JIT for one interpreter (one per guest thread).
 pub struct JitDriver<G: Green> {
     config: JitConfig,
@@ -312,12 +321,7 @@ impl<G: Green> JitDriver<G> {
         let recorded_ops = trace.ops.len();
         let dumping = self.dump.is_some();
         let printer = &self.printer;
-        let loc_of = |g: u32| {
-            greens
-                .get(g as usize)
-                .map(printer)
-                .unwrap_or_else(|| format!("@{g}"))
-        };
+        let loc_of = |g: u32| print_location(printer, &greens, g);
         let mut texts: Vec<String> = Vec::new();
         if dumping {
             texts.push(format!(
@@ -408,12 +412,7 @@ impl<G: Green> JitDriver<G> {
         let dumping = self.dump.is_some();
         let printer = &self.printer;
         let location = trace.name.clone();
-        let loc_of = |g: u32| {
-            greens
-                .get(g as usize)
-                .map(printer)
-                .unwrap_or_else(|| format!("@{g}"))
-        };
+        let loc_of = |g: u32| print_location(printer, greens, g);
         let mut texts: Vec<String> = Vec::new();
         let t_opt = Instant::now();
         optimize::run_passes(optimize::LOOP_PASSES, trace, |pass, t| {
