@@ -186,6 +186,18 @@ impl<G: Green> JitDriver<G> {
         &self.stats
     }
 
+    /// Entries and iterations of every trace installed so far for the loop
+    /// at `green` (compiled, on probation or discarded), summed: what an
+    /// interpreter judges a loop's profitability by, without printing
+    /// locations or copying the statistics.
+    pub fn loop_totals(&self, green: &G) -> (u64, u64) {
+        self.installed
+            .iter()
+            .filter(|i| i.start == *green)
+            .filter_map(|i| self.stats.traces.get(i.stats_index))
+            .fold((0, 0), |(e, n), t| (e + t.entries, n + t.iterations))
+    }
+
     /// True if the JIT is enabled.
     #[inline]
     pub fn enabled(&self) -> bool {

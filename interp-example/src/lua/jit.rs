@@ -471,15 +471,10 @@ impl LuaJit {
             return;
         }
         *n = 0;
-        let loc = self.loc(&g);
-        let stats = self.driver.counters();
-        let (mut entries, mut iterations) = (0u64, 0u64);
-        for t in stats.traces.iter().filter(|t| t.location == loc) {
-            entries += t.entries;
-            iterations += t.iterations;
-        }
+        let (entries, iterations) = self.driver.loop_totals(&g);
         if entries > 0 && iterations < MIN_ITERATIONS * entries {
             if self.debug {
+                let loc = self.loc(&g);
                 eprintln!("lua jit: {loc}: {iterations} iterations in {entries} entries: dead");
             }
             self.entries.remove(&g);
@@ -791,15 +786,6 @@ fn run_loop(
 ) -> usize {
     let stack_addr = stack.as_ptr() as usize;
     let (below, rest) = stack.split_at_mut(base.min(stack.len()));
-    let ctx = FrameCtx {
-        closure,
-        below,
-        mid: &[],
-        stack_addr,
-        closure_op: None,
-        index_name: jit.index_name,
-        body: None,
-    };
     let n = proto.max_stack as usize;
     let mut pc = pc;
     loop {
@@ -864,6 +850,17 @@ fn run_loop(
                 }
                 r
             }
+        };
+        // What recording sees besides the registers (built here: most
+        // merge points only count or run compiled code).
+        let ctx = FrameCtx {
+            closure,
+            below: &*below,
+            mid: &[],
+            stack_addr,
+            closure_op: None,
+            index_name: jit.index_name,
+            body: None,
         };
         match record_loop(jit, rec, &ctx, proto, rest, pc) {
             // Back at a merge point with the recording closed (compiled or
@@ -1030,7 +1027,9 @@ fn inline_call(
 /// abandoned and its pc returned (inside inlined calls, with the context
 /// the VM rebuilds their frames from).
 ///
-/// `stack` is the stack from the loop's frame up.
+/// `stack` is the stack from the loop's frame up. Not inlined: `run_loop`,
+/// called at every merge point, stays small.
+#[inline(never)]
 fn record_loop(
     jit: &mut LuaJit,
     rec: Box<Recorder<Green>>,
