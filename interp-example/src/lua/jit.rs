@@ -150,7 +150,7 @@
 //!
 //! Without side traces, a loop whose trace exits early (mandelbrot's
 //! escape test, fannkuch's short inner loops) pays an entry and an exit
-//! (about a thousand instructions in the driver and resume) for a few
+//! (about 450 instructions in the driver and resume) for a few
 //! compiled iterations, and is slower than interpreting. Besides the
 //! driver's own policy (back-off and blacklisting after aborts, probation:
 //! a new trace runs in the IR interpreter until it has shown enough
@@ -162,8 +162,11 @@
 //! iterations per entry over `CHECK_EVERY` entries, when a retrace of a
 //! discarded trace is discarded too, after a long streak of plain
 //! interpretation once its trace was discarded, when a recording stops at
-//! a never-recordable instruction (a call of a Lua function, an
-//! allocation), when two recordings in a row stop at the same place by
+//! a never-recordable instruction in the loop's body (an allocation, a
+//! native function other than those traced, a loop inside an inlined
+//! callee), when two recordings in a row leave the loop's body (the loop
+//! ended while it was recorded: a short loop), when two recordings in a
+//! row stop at the same place by
 //! unrolling too much (or the first one stops where another loop was given
 //! up this way), or when a counted loop about to be recorded has fewer than
 //! `MIN_ITERATIONS` iterations left twice in a row (a sample of its trip
