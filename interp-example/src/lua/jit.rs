@@ -214,7 +214,8 @@ type FxMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
 pub type Green = (u32, u32);
 
 /// What the JIT knows about one prototype: the prototype itself, for
-/// printing locations.
+/// printing locations and patching back-edges, kept alive (see
+/// [`LuaJit::know_proto`]).
 struct ProtoInfo {
     proto: Rc<Proto>,
 }
@@ -301,15 +302,14 @@ pub struct LuaJit {
     retraced: std::collections::HashSet<Green, FxBuild>,
     /// Compiled-code entries per loop since its last profitability check.
     entries: FxMap<Green, u32>,
-    /// Prototypes of functions recorded inline, whose addresses traces
-    /// guard (kept alive so that no other prototype can take one).
-    inlined: Vec<Rc<Proto>>,
     /// The `__index` metamethod name (set by [`install`]; without it,
     /// `__index` tables are not followed).
     index_name: Option<Gc<LStr>>,
     /// Where compiled `next` calls leave the key and the value for the
-    /// trace to load (boxed: traces embed its address).
-    next_out: Box<[Value; 2]>,
+    /// trace to load (boxed: traces embed its address; an `UnsafeCell`:
+    /// the helper writes it through that address while the JIT is
+    /// borrowed elsewhere).
+    next_out: Box<std::cell::UnsafeCell<[Value; 2]>>,
     /// Inline contexts (see [`CallSite`]), shared with the location
     /// printer, and their ids.
     contexts: InlineContexts,
@@ -374,9 +374,8 @@ impl LuaJit {
             short: Default::default(),
             hard_aborts: Default::default(),
             blocking: Default::default(),
-            inlined: Vec::new(),
             index_name: None,
-            next_out: Box::new([Value::Nil; 2]),
+            next_out: Box::new(std::cell::UnsafeCell::new([Value::Nil; 2])),
             compiled: 0,
             blacklisted: 0,
             debug: std::env::var_os("LUAJIT_DEBUG").is_some(),
@@ -405,8 +404,10 @@ impl LuaJit {
         id
     }
 
-    /// Makes `p` known for printing locations (a function recorded
-    /// inline may have no loop of its own), and keeps it alive.
+    /// Makes `p` known for printing locations and patching (a function
+    /// recorded inline may have no loop of its own), and keeps it alive:
+    /// traces guard inlined callees' prototypes by address, so no other
+    /// prototype may take one while the JIT lives.
     fn know_proto(&mut self, p: &Rc<Proto>) {
         let id = p.id as usize;
         let mut v = self.protos.borrow_mut();
@@ -661,12 +662,16 @@ impl FrameCtx<'_> {
 // strings/tables/functions the address of a live `Gc` object of that type
 // (the closure slot holds the frame's own function, alive while it runs).
 // Values written back (`write_slot`) are rebuilt with `Value::from_raw`
-// from bits that either came out of a slot with the same tag on entry or
-// are constants of the running prototype (kept alive by the closure being
-// executed), because compiled Lua traces only move references. Compiled
-// code never allocates and only calls pure numeric helpers, so no garbage
-// collection can run while it executes and every reference it holds stays
-// alive (all of them are also still in the register window, a GC root).
+// from bits that came out of a slot with the same tag on entry, are
+// constants of the recorded prototypes (the loop's, kept alive by its
+// closure, and inlined callees', kept alive by the JIT: `know_proto`), or
+// were loaded by the trace from a table element or upvalue of that tag,
+// whose object is reachable from the frame's registers. Compiled code
+// never allocates (its table helpers refuse whatever would) and never
+// runs the VM, so no garbage collection can run while it executes and
+// every reference it holds stays alive. The window is the whole stack
+// above the frame: an exit inside an inlined call writes the callees'
+// registers too (`regs` is a slice, so no write goes past the stack).
 unsafe impl RedFrame for LuaFrame<'_> {
     fn read_slot(&self, slot: u32) -> (u8, u64) {
         if slot == CLOSURE_SLOT {
@@ -770,11 +775,7 @@ fn first_merge_point(jit: &mut LuaJit, running: Option<Rc<Proto>>, proto: &Proto
         jit.dead.resize_with(id + 1, Default::default);
     }
     jit.dead[id] = vec![LIVE; p.code.len()].into_boxed_slice();
-    let mut v = jit.protos.borrow_mut();
-    if v.len() <= id {
-        v.resize_with(id + 1, || None);
-    }
-    v[id] = Some(ProtoInfo { proto: p });
+    jit.know_proto(&p);
 }
 
 /// [`merge_point`] past the first visit: the driver decides whether to
@@ -953,7 +954,8 @@ extern "C" fn h_closure_proto(cl: usize) -> i64 {
     Rc::as_ptr(&cl.proto) as i64
 }
 
-/// If `Call(a, b, c)` at `pc` calls a Lua function the recorder can follow
+/// If `Call(a, b, c)` at `pc` of prototype `caller` calls a Lua function
+/// the recorder can follow
 /// (fixed argument and result counts, not variadic, room on the stack,
 /// not nested too deep), records the guard on its prototype and returns
 /// the frame to push; `Ok(None)` for calls recorded otherwise (`math`
@@ -964,7 +966,8 @@ fn inline_call(
     jit: &mut LuaJit,
     rec: &mut Rec,
     regs: &[Value],
-    (pc, a, b, c): (usize, u8, u8, u8),
+    (caller, pc): (u32, usize),
+    (a, b, c): (u8, u8, u8),
     sites: &[CallSite],
     room: usize,
 ) -> Res<Option<InlineFrame>> {
@@ -996,13 +999,10 @@ fn inline_call(
     );
     // The guard compares addresses: keep the prototype alive as long as
     // the trace may run (and known, to print locations).
-    if !jit.inlined.iter().any(|q| Rc::ptr_eq(q, &p)) {
-        jit.inlined.push(p.clone());
-        jit.know_proto(&p);
-    }
+    jit.know_proto(&p);
     let mut chain = sites.to_vec();
     chain.push(CallSite {
-        call: (rec.proto_id_of_call, pc as u32),
+        call: (caller, pc as u32),
         callee: p.id,
         off,
         nres: c - 1,
@@ -1045,9 +1045,8 @@ fn record_loop(
         inner: rec,
         off: 0,
         gid: proto.id,
-        proto_id_of_call: proto.id,
         index_name: root.index_name,
-        next_out: jit.next_out.as_ptr() as usize,
+        next_out: jit.next_out.get() as usize,
     };
     // Calls being followed, innermost last, and their call sites.
     let mut frames: Vec<InlineFrame> = Vec::new();
@@ -1090,7 +1089,6 @@ fn record_loop(
         };
         rec.off = frames.last().map_or(0, |f| f.off);
         rec.gid = frames.last().map_or(proto.id, |f| f.gid);
-        rec.proto_id_of_call = cur.id;
         let (mid, upper) = stack.split_at_mut((rec.off as usize).min(room));
         let regs = window(upper, 0, cur.max_stack as usize);
         let ctx = FrameCtx {
@@ -1110,7 +1108,7 @@ fn record_loop(
                 // The call's guards resume at the call.
                 let g = (rec.gid, pc as u32);
                 rec.at(g);
-                match inline_call(jit, &mut rec, regs, (pc, a, b, c), &sites, room) {
+                match inline_call(jit, &mut rec, regs, (cur.id, pc), (a, b, c), &sites, room) {
                     Ok(Some(f)) => {
                         callee = Some(f);
                         Ok(())
@@ -1693,9 +1691,6 @@ struct Rec {
     /// The first half of the running frame's greens: its prototype id in
     /// the loop's frame, [`INLINED`] and its inline context in a callee.
     gid: u32,
-    /// The running frame's prototype id (for the call sites of inlined
-    /// calls).
-    proto_id_of_call: u32,
     /// The `__index` name ([`LuaJit::index_name`]).
     index_name: Option<Gc<LStr>>,
     /// The address of [`LuaJit::next_out`].
@@ -2244,8 +2239,9 @@ fn tfor_step(f: Value, s: Value, ctl: Value) -> Option<(Value, Value)> {
 /// key to 'next'").
 extern "C" fn h_next(t: usize, kt: i64, k: usize, out: usize) -> i64 {
     // SAFETY: `t` is a live table, `k` a live value tagged `kt`, `out` the
-    // JIT's two-value scratch buffer (`LuaJit::next_out`), which nothing
-    // else references while a trace runs.
+    // JIT's two-value scratch buffer (`LuaJit::next_out`, an `UnsafeCell`
+    // whose `get()` pointer the trace embeds), which no reference points
+    // into while a trace runs: only traces and this helper touch it.
     let (t, k, out) = unsafe { (table(t), val(kt, k as u64), &mut *(out as *mut [Value; 2])) };
     match t.next(k) {
         Ok(Some((k, v))) => {
@@ -2288,30 +2284,6 @@ fn record_tfor_call(rec: &mut Rec, regs: &[Value], a: u8, c: u8) -> Res<()> {
         Iter::Ipairs => super::lib_base::ipairs_aux as *const () as usize,
     };
     guard_identity(rec, "lua_native_fn", h_native_fn, fo, want);
-    let field = |name: &'static str, offset: i32, ty: Type, size: u8| {
-        Descr::Field(FieldDescr {
-            name: name.into(),
-            offset,
-            ty,
-            size,
-            immutable: false,
-        })
-    };
-    // Loads a `Value` at `p` (an address operand) whose tag must be `tag`.
-    let load = |rec: &mut Rec, p: Operand, tag: u8| {
-        let t = rec.heap(Opcode::GetField, field("Value.tag", 0, Type::Int, 1), &[p]);
-        let c = op(rec, Opcode::IntEq, &[t, Operand::Int(tag as i64)]);
-        branch(rec, c, true);
-        match tag {
-            TAG_NIL => Operand::Int(0),
-            TAG_BOOL => rec.heap(Opcode::GetField, field("Value.bool", 1, Type::Int, 1), &[p]),
-            _ => rec.heap(
-                Opcode::GetField,
-                field("Value.payload", 8, mty(tag), 8),
-                &[p],
-            ),
-        }
-    };
     let (ko, vo) = match iter {
         Iter::Next => {
             // The control variable (the previous key) passes as its bits.
@@ -2334,8 +2306,8 @@ fn record_tfor_call(rec: &mut Rec, regs: &[Value], a: u8, c: u8) -> Res<()> {
             let ok = op(rec, Opcode::IntEq, &[st, Operand::Int(found as i64)]);
             branch(rec, ok, true);
             if found {
-                let ko = load(rec, Operand::Ref(rec.next_out), k.to_raw().0);
-                let vo = load(
+                let ko = load_value(rec, Operand::Ref(rec.next_out), k.to_raw().0);
+                let vo = load_value(
                     rec,
                     Operand::Ref(rec.next_out + std::mem::size_of::<Value>()),
                     v.to_raw().0,
@@ -2355,7 +2327,7 @@ fn record_tfor_call(rec: &mut Rec, regs: &[Value], a: u8, c: u8) -> Res<()> {
                 EffectKind::ReadsHeap,
             );
             let p = rec.call(d, &[so, co]);
-            let vo = load(rec, p, v.to_raw().0);
+            let vo = load_value(rec, p, v.to_raw().0);
             let ko = if k.is_nil() {
                 Operand::Int(0)
             } else {
@@ -2608,6 +2580,14 @@ fn record_get_with(
     let tag = v.to_raw().0;
     let d = helper(h.slot.0, h.slot.1, h.args, Type::Ref, EffectKind::ReadsHeap);
     let p = rec.call(d, args);
+    let val = load_value(rec, p, tag);
+    wr(rec, regs, a as u32, tag, val)
+}
+
+/// Loads the `Value` at address `p` whose tag must be `tag`: its tag byte,
+/// guarded, then its payload (none for nil, byte 1 for a boolean, bytes
+/// 8..16 otherwise; `Value` is `#[repr(u8)]`, pinned by a layout test).
+fn load_value(rec: &mut Rec, p: Operand, tag: u8) -> Operand {
     let field = |name: &'static str, offset: i32, ty: Type, size: u8| {
         Descr::Field(FieldDescr {
             name: name.into(),
@@ -2620,15 +2600,15 @@ fn record_get_with(
     let t = rec.heap(Opcode::GetField, field("Value.tag", 0, Type::Int, 1), &[p]);
     let c = op(rec, Opcode::IntEq, &[t, Operand::Int(tag as i64)]);
     branch(rec, c, true);
-    let val = match tag {
+    match tag {
         TAG_NIL => Operand::Int(0),
         TAG_BOOL => rec.heap(Opcode::GetField, field("Value.bool", 1, Type::Int, 1), &[p]),
-        _ => {
-            let ty = mty(tag);
-            rec.heap(Opcode::GetField, field("Value.payload", 8, ty, 8), &[p])
-        }
-    };
-    wr(rec, regs, a as u32, tag, val)
+        _ => rec.heap(
+            Opcode::GetField,
+            field("Value.payload", 8, mty(tag), 8),
+            &[p],
+        ),
+    }
 }
 
 /// Records `R[a] = t[i]` with an integer key (`GetTable`).

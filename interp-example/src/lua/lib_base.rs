@@ -314,6 +314,8 @@ fn lua_pairs(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
     Ok(R::Many(vec![next, v, Value::Nil]))
 }
 
+/// The iterator `ipairs` returns (the JIT recognizes it to trace `ipairs`
+/// loops).
 pub(crate) fn ipairs_aux(vm: &mut Vm, base: usize, n: usize) -> LResult<R> {
     let t = arg(vm, base, n, 0);
     let i = match arg(vm, base, n, 1) {
