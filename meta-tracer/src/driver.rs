@@ -218,6 +218,28 @@ impl<G: Green> JitDriver<G> {
         self.can_enter_jit_slow(green, slot, frame)
     }
 
+    /// The fast path of [`JitDriver::can_enter_jit`] alone: counts a pass
+    /// at `green` and returns true if nothing else is to be done (the
+    /// interpreter just continues), false if the interpreter must call
+    /// [`JitDriver::enter_counted`] now. An interpreter whose merge point
+    /// has work to do before calling the driver (building the frame view)
+    /// calls this first, so that a pass that only counts costs a hash, a
+    /// load and a decrement.
+    #[inline]
+    pub fn count_pass(&mut self, green: &G) -> bool {
+        !self.config.enabled || self.hot.count_down(hot_slot(green))
+    }
+
+    /// [`JitDriver::can_enter_jit`] for a pass already counted by
+    /// [`JitDriver::count_pass`] (which returned false).
+    pub fn enter_counted(&mut self, green: G, frame: &mut dyn RedFrame) -> Enter<G> {
+        if !self.config.enabled {
+            return Enter::Interpret;
+        }
+        let slot = hot_slot(&green);
+        self.can_enter_jit_slow(green, slot, frame)
+    }
+
     #[inline(never)]
     fn can_enter_jit_slow(&mut self, green: G, slot: usize, frame: &mut dyn RedFrame) -> Enter<G> {
         let threshold = self.config.threshold;
@@ -719,5 +741,116 @@ impl<G: Green> JitDriver<G> {
     /// Time since the driver was created.
     pub fn uptime(&self) -> Duration {
         self.created.elapsed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::IrInterpreter;
+    use crate::ir::{Opcode, Type};
+    use crate::record::{Plain, Tracer};
+
+    struct Frame {
+        slots: [i64; 2],
+    }
+    // SAFETY: every slot holds an integer (tag 0); no references.
+    unsafe impl RedFrame for Frame {
+        fn read_slot(&self, s: u32) -> (u8, u64) {
+            (0, self.slots[s as usize] as u64)
+        }
+        fn write_slot(&mut self, s: u32, _tag: u8, bits: u64) {
+            self.slots[s as usize] = bits as i64
+        }
+    }
+
+    /// `while i < n { i = i + 1 }`; false when the loop is done.
+    fn step<T: Tracer<u32>>(t: &mut T, f: &mut Frame) -> bool {
+        t.at(0);
+        let (i, n) = (t.read(0, 0, Type::Int), t.read(1, 0, Type::Int));
+        let c = t.op(Opcode::IntLt, &[i, n]);
+        let go = f.slots[0] < f.slots[1];
+        t.branch(c, go);
+        if !go {
+            return false;
+        }
+        let one = t.const_int(1);
+        let i2 = t.op(Opcode::IntAddOvf, &[i, one]);
+        t.write(0, 0, i2);
+        f.slots[0] += 1;
+        true
+    }
+
+    /// Runs the loop to `n`, asking the driver at every pass through
+    /// `count_pass` then `enter_counted` (`split`) or `can_enter_jit`.
+    /// Returns the passes that reached the driver's slow path and the
+    /// statistics.
+    fn run(split: bool, n: i64) -> (u64, JitStats) {
+        let cfg = JitConfig {
+            threshold: 10,
+            probation_entries: 0,
+            ..JitConfig::default()
+        };
+        let mut jit = JitDriver::new(cfg, Box::new(IrInterpreter), |pc: &u32| format!("pc {pc}"));
+        let mut f = Frame { slots: [0, n] };
+        let mut slow = 0;
+        'outer: loop {
+            let enter = if split {
+                if jit.count_pass(&0) {
+                    Enter::Interpret
+                } else {
+                    slow += 1;
+                    jit.enter_counted(0, &mut f)
+                }
+            } else {
+                jit.can_enter_jit(0, &mut f)
+            };
+            match enter {
+                Enter::Interpret | Enter::Resumed(_) => {
+                    if !step(&mut Plain, &mut f) {
+                        break;
+                    }
+                }
+                Enter::Record(mut rec) => loop {
+                    if !step(&mut *rec, &mut f) {
+                        jit.abandon(rec, AbortReason::LeftFrame);
+                        break 'outer;
+                    }
+                    match jit.recording_at(rec, 0) {
+                        Recording::Continue(r) => rec = r,
+                        Recording::Done => break,
+                    }
+                },
+            }
+        }
+        assert_eq!(f.slots[0], n);
+        (slow, jit.stats().clone())
+    }
+
+    #[test]
+    fn counting_passes_apart_matches_can_enter_jit() {
+        let (slow, split) = run(true, 5_000);
+        let (_, whole) = run(false, 5_000);
+        // The threshold's first nine passes only counted; the tenth
+        // recorded, and the next entered the compiled loop, which ran to
+        // the end.
+        assert_eq!(slow, 2);
+        for s in [&split, &whole] {
+            assert_eq!(s.traces_compiled, 1, "{}", s.report());
+            assert_eq!(s.entries, 1, "{}", s.report());
+        }
+        assert_eq!(split.iterations, whole.iterations);
+    }
+
+    #[test]
+    fn a_disabled_driver_only_counts() {
+        let cfg = JitConfig {
+            enabled: false,
+            ..JitConfig::default()
+        };
+        let mut jit = JitDriver::new(cfg, Box::new(IrInterpreter), |pc: &u32| format!("pc {pc}"));
+        assert!((0..10_000).all(|_| jit.count_pass(&7u32)));
+        let mut f = Frame { slots: [0, 1] };
+        assert!(matches!(jit.enter_counted(7, &mut f), Enter::Interpret));
     }
 }
