@@ -186,3 +186,35 @@ fn many_values_live_across_a_call_in_a_loop() {
     let o = p.check(&[30, fbits(1.0)]);
     assert_eq!(o.iterations, 29);
 }
+
+#[test]
+fn exits_storing_the_same_operands_share_their_stores() {
+    // Three guards whose snapshots store the same values and differ only
+    // in where the interpreter resumes (@0, @1, @2): one block of stores,
+    // entered with each guard's own snapshot index. A fourth stores other
+    // values and keeps its own block.
+    let p = Pair::new(
+        "trace shared
+label i0=s0:0, i1=s1:0
+i2 = int_ne i0, 10
+guard_true i2 [@0 s0:0=i0 s1:0=i1]
+i3 = int_ne i0, 20
+guard_true i3 [@1 s0:0=i0 s1:0=i1]
+i4 = int_ne i0, 30
+guard_true i4 [@2 s0:0=i0 s1:0=i1]
+i5 = int_ne i0, 40
+guard_true i5 [@3 s1:0=i0]
+i6 = int_add i0, 1
+i7 = int_add i1, 2
+jump i6, i7
+",
+    );
+    for (start, exit, at) in [(0u64, 0u32, 10u64), (11, 1, 20), (21, 2, 30), (31, 3, 40)] {
+        let o = p.check(&[start, 0]);
+        assert_eq!(o.exit, exit, "from {start}");
+        assert_eq!(o.buf[0], at, "from {start}");
+        if exit < 3 {
+            assert_eq!(o.buf[1], 2 * (at - start), "from {start}");
+        }
+    }
+}
