@@ -16,6 +16,8 @@
 #   --size NAME=N      override the size argument of one benchmark (repeatable);
 #                      also SIZE_<name>=N in the environment.  Default sizes are reduced
 #                      (about 1/50 of compare.sh's work, since callgrind is ~50x slower)
+#   --default-sizes    run every benchmark at its own default size (what compare.sh
+#                      runs; ~50x longer under callgrind); --size still overrides
 #   --impls LIST       comma-separated subset of: nojit,jit,lua54,luajit
 #                      (default nojit,jit,lua54)
 #   --jobs N           callgrind runs in parallel (default: nproc)
@@ -46,12 +48,14 @@ impls="nojit,jit,lua54"
 jobs=$(nproc 2>/dev/null || echo 2)
 repeat=1
 tolerance=0
+default_sizes=0
 declare -A size_override=()
 only=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) size_override[${2%%=*}]=${2#*=}; shift ;;
     --size=*) v=${1#--size=}; size_override[${v%%=*}]=${v#*=} ;;
+    --default-sizes) default_sizes=1 ;;
     --impls) impls=$2; shift ;;
     --impls=*) impls=${1#--impls=} ;;
     --jobs|-j) jobs=$2; shift ;;
@@ -67,7 +71,7 @@ while [ $# -gt 0 ]; do
     --timeout=*) timeout_s=${1#--timeout=} ;;
     --out) outdir=$2; shift ;;
     --out=*) outdir=${1#--out=} ;;
-    -h|--help) sed -n '2,35p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,37p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "icount.sh: unknown option $1" >&2; exit 2 ;;
     *) only+=("${1%.lua}") ;;
   esac
@@ -138,6 +142,7 @@ impl_cmd() {
 
 size_of() {
   local name=$1 env_name="SIZE_$1" size=${small_size[$1]:-}
+  [ "$default_sizes" = 1 ] && size=""
   [ -n "${!env_name:-}" ] && size=${!env_name}
   [ -n "${size_override[$name]:-}" ] && size=${size_override[$name]}
   echo "$size"

@@ -304,8 +304,13 @@ def render(benches, meta, json_path, md_path):
              "the repository root; the figure is callgrind's total of executed guest instructions (its \"refs\" line) for "
              "the whole process: start-up, parsing, interpretation, and with the JIT also recording, optimizing, "
              "compiling (Cranelift) and the compiled code. %s." % meta.get("valgrind", "valgrind"))
-    L.append("- Reduced sizes (shown with each benchmark; about 1/50 of `compare.sh`'s default work) keep the whole run "
-             "short; start-up and compilation weigh more at these sizes than at the default ones.")
+    if all(b["size"] == "default" for b in benches):
+        L.append("- Default sizes (`--default-sizes`): each program's own default size, the work `compare.sh` times; "
+                 "about 50 times the work of the reduced sizes that `icount.sh` uses otherwise.")
+    else:
+        L.append("- Reduced sizes (shown with each benchmark; about 1/50 of `compare.sh`'s default work) keep the whole "
+                 "run short; start-up and compilation weigh more at these sizes than at the default ones "
+                 "(`--default-sizes` measures the default sizes).")
     L.append("- Each run's standard output must equal lua5.4's byte for byte (lua5.4's own output under valgrind, or a "
              "native lua5.4 run when lua5.4 is not measured).")
     L.append("- Instruction counts do not see cache misses, branch mispredictions or memory bandwidth, so they are a "

@@ -317,7 +317,16 @@ impl<G: Green> JitDriver<G> {
         }
         *self.stats.aborts.entry(reason).or_default() += 1;
         let state = self.loops.entry(start).or_default();
-        let black = state.abort(self.config.threshold, self.config.max_aborts);
+        let black = if reason == AbortReason::LeftLoop {
+            // Sampled at the loop's last iteration: record again at its
+            // next pass (the interpreter judges repeated samples of a
+            // loop that keeps ending at once).
+            state.counter = i64::from(self.config.threshold.max(1) - 1);
+            self.hot.reset(hot_slot(&start), 1);
+            false
+        } else {
+            state.abort(self.config.threshold, self.config.max_aborts)
+        };
         if black {
             self.stats.blacklisted += 1;
             self.hot.make_dead(hot_slot(&start));

@@ -66,6 +66,12 @@ pub enum AbortReason {
     /// Calls recorded inline (followed into the callee) nested deeper than
     /// the interpreter allows, e.g. a recursive function.
     CallTooDeep,
+    /// The loop ended while it was recorded (its exit test, a `break` or
+    /// a `return` was taken): the recording sampled the loop's last
+    /// iteration, which says nothing about its body. The driver asks for
+    /// another recording at the loop's next pass, without the back-off
+    /// of other aborts.
+    LeftLoop,
 }
 
 impl AbortReason {
@@ -81,6 +87,7 @@ impl AbortReason {
         AbortReason::AlwaysFails,
         AbortReason::ShortLoop,
         AbortReason::CallTooDeep,
+        AbortReason::LeftLoop,
     ];
     /// A short name.
     pub fn name(self) -> &'static str {
@@ -95,6 +102,7 @@ impl AbortReason {
             AbortReason::AlwaysFails => "guard always fails",
             AbortReason::ShortLoop => "too few iterations left",
             AbortReason::CallTooDeep => "inlined calls nested too deep",
+            AbortReason::LeftLoop => "the loop ended while recorded",
         }
     }
 }

@@ -165,7 +165,13 @@
 //! a never-recordable instruction in the loop's body (an allocation, a
 //! native function other than those traced, a loop inside an inlined
 //! callee), when two recordings in a row leave the loop's body (the loop
-//! ended while it was recorded: a short loop), when two recordings in a
+//! ended while it was recorded, by its exit test, a `break` or a
+//! `return`: `AbortReason::LeftLoop`, after which the driver records
+//! again at the loop's next pass, with no back-off, so that a long loop
+//! whose hot pass fell on an entry's last iteration, as it does whenever
+//! the trip count divides the threshold, is recorded in its body next
+//! time; a loop that leaves twice in a row runs an iteration or two per
+//! entry), when two recordings in a
 //! row stop at the same place by
 //! unrolling too much (or the first one stops where another loop was given
 //! up this way), or when a counted loop about to be recorded has fewer than
@@ -569,6 +575,18 @@ impl LuaJit {
         }
     }
 
+    /// A recording of the loop at `start` ended because the loop did (see
+    /// `AbortReason::LeftLoop`): the driver records again at the loop's
+    /// next pass; a second such sample in a row (no recording closed in
+    /// between) says the loop runs an iteration or two per entry, too few
+    /// for compiled code to pay for entering it, and gives it up.
+    fn note_left_loop(&mut self, start: Green) {
+        if !self.short.insert(start) {
+            self.short.remove(&start);
+            self.mark_dead(start, "too few iterations per entry");
+        }
+    }
+
     /// Abandons `rec`, which failed at `pc` for `reason`.
     fn abandon(&mut self, rec: Box<Recorder<Green>>, reason: AbortReason, pc: Green) {
         if self.debug {
@@ -905,7 +923,10 @@ fn run_loop_slow(
         match record_loop(jit, rec, &ctx, proto, rest, pc) {
             // Back at a merge point with the recording closed (compiled or
             // not): enter the new trace at once.
-            Stop::Closed(next) => pc = next,
+            Stop::Closed(next) => {
+                jit.short.remove(&green);
+                pc = next
+            }
             Stop::Abandoned(next) => return next,
             Stop::Inlined(ctx, next) => {
                 jit.pending = Some((ctx, next));
@@ -1168,17 +1189,23 @@ fn record_loop(
             }
         }
         if let Err(reason) = step {
-            let in_body = !frames.is_empty() || (header..=body_end).contains(&pc);
-            let never = in_body
-                && instr.is_some_and(|i| match i {
-                    // Calls are recordable only for a few native functions and
-                    // for the Lua functions followed above, which fail at their
-                    // own instructions, or by nesting too deep.
-                    Instr::Call(a, b, c) => {
-                        reason == AbortReason::CallTooDeep || float_call(regs, a, b, c).is_none()
-                    }
-                    i => !recordable_kind(&i),
-                });
+            if frames.is_empty() && matches!(instr, Some(Instr::Return(..) | Instr::TailCall(..))) {
+                // A `return` out of the loop: the loop ended while it was
+                // recorded.
+                let start = rec.start();
+                jit.abandon(rec.inner, AbortReason::LeftLoop, (rec.gid, pc as u32));
+                jit.note_left_loop(start);
+                return Stop::Abandoned(pc);
+            }
+            let never = instr.is_some_and(|i| match i {
+                // Calls are recordable only for a few native functions and
+                // for the Lua functions followed above, which fail at their
+                // own instructions, or by nesting too deep.
+                Instr::Call(a, b, c) => {
+                    reason == AbortReason::CallTooDeep || float_call(regs, a, b, c).is_none()
+                }
+                i => !recordable_kind(&i),
+            });
             let start = rec.start();
             jit.abandon(rec.inner, reason, (rec.gid, pc as u32));
             if never
@@ -1190,14 +1217,6 @@ fn record_loop(
                 // Keyed by the loop's own instruction (the outermost call).
                 let at = frames.first().map_or(pc, |f| f.call_pc);
                 jit.note_hard_abort(start, at as u32, true);
-            } else if !in_body {
-                // The loop ended while it was being recorded: a sample of a
-                // short loop, as a counted loop's remaining count is (see
-                // `run_loop`). Twice in a row: given up.
-                if !jit.short.insert(start) {
-                    jit.short.remove(&start);
-                    jit.mark_dead(start, "too few iterations per entry");
-                }
             }
             return resume(&frames, pc);
         }
@@ -1264,6 +1283,14 @@ fn record_loop(
             jit.abandon(rec.inner, reason, (rec.gid, pc as u32));
             return resume(&frames, next);
         }
+        if frames.is_empty() && !(header..=body_end).contains(&next) {
+            // The loop ended while it was recorded (its exit test or a
+            // `break` jumped out of its body).
+            let start = rec.start();
+            jit.abandon(rec.inner, AbortReason::LeftLoop, (rec.gid, pc as u32));
+            jit.note_left_loop(start);
+            return Stop::Abandoned(next);
+        }
         if next <= pc && !frames.is_empty() {
             // A loop inside an inlined callee: not followed (the VM runs
             // it in the callee's frame; it may get a trace of its own).
@@ -1281,14 +1308,10 @@ fn record_loop(
                 rec.forget(live_at_header, CLOSURE_SLOT);
             }
             if green != start {
+                // The back-edge of an inner loop (an enclosing loop's is
+                // outside the body: the recording stopped there, above).
                 unrolled += 1;
-                // `next < start.1`: the back-edge of an enclosing loop
-                // (loops nest in the bytecode): the recording left its
-                // loop (a `break`, or its last iteration) and would go
-                // around the outer loop, specializing the trace on where
-                // the inner loop ends (LuaJIT's "leaving loop in root
-                // trace").
-                if unrolled > UNROLL_LIMIT || (next as u32) < start.1 {
+                if unrolled > UNROLL_LIMIT {
                     // An outer loop whose trace would unroll many inner
                     // iterations: left to the interpreter (its inner
                     // loops get their own traces).
@@ -3850,6 +3873,64 @@ mod tests {
             Some(&1),
             "{:?}",
             r.stats.given_up
+        );
+    }
+
+    #[test]
+    fn a_loop_sampled_at_its_last_iteration_is_recorded_again() {
+        // 40 iterations per entry: with the threshold at 200, the hot pass
+        // comes at an entry's last iteration, whose recording leaves the
+        // loop at its exit test. The next pass records a whole iteration
+        // (it used to give the loop up: two recordings stopped at the same
+        // place).
+        let src = "local n = 0 \
+                   for k = 1, 2000 do local i = 0 \
+                     while i < 40 do i = i + 1 n = n + i end end \
+                   return n";
+        let r = run(src, Some(200));
+        assert_eq!(r.out, (2000 * 820).to_string());
+        assert_eq!(
+            r.stats.aborts.get(&AbortReason::LeftLoop),
+            Some(&1),
+            "{}",
+            r.stats.report()
+        );
+        let inner = r
+            .stats
+            .traces
+            .iter()
+            .find(|t| t.location.ends_with("Lt"))
+            .expect("a trace of the inner loop");
+        assert!(inner.code_bytes > 0, "{}", r.stats.report());
+        assert!(inner.iterations > 70_000, "{}", r.stats.report());
+    }
+
+    #[test]
+    fn loops_that_end_at_once_are_given_up_after_two_samples() {
+        // One iteration per entry: every recording leaves the loop at
+        // once; the second one in a row gives the loop up, with no trace.
+        let src = "local n = 0 \
+                   for k = 1, 3000 do local i = 0 \
+                     while i < 1 do i = i + 1 n = n + i end end \
+                   return n";
+        let r = run(src, Some(50));
+        assert_eq!(r.out, "3000");
+        assert_eq!(
+            r.stats.aborts.get(&AbortReason::LeftLoop),
+            Some(&2),
+            "{}",
+            r.stats.report()
+        );
+        assert!(
+            !r.stats.traces.iter().any(|t| t.location.ends_with("Lt")),
+            "{}",
+            r.stats.report()
+        );
+        assert_eq!(
+            r.stats.given_up.get("too few iterations per entry"),
+            Some(&1),
+            "{}",
+            r.stats.report()
         );
     }
 
