@@ -493,15 +493,8 @@ impl CompiledTrace for InterpretedTrace {
 }
 
 fn interpreter_supports_call(c: &CallDescr) -> bool {
-    let ints = c.args.iter().all(|t| *t != Type::Float);
-    match (c.args.len(), c.ret == Type::Float) {
-        (0, _) => true,
-        (1..=4, false) if ints => true,
-        (1, true) => true,
-        (1, false) => true,
-        (2, true) => c.args[..] == [Type::Float, Type::Float],
-        _ => false,
-    }
+    // SAFETY: with `None` for the arguments nothing is called.
+    unsafe { dispatch(c, None) }.is_some()
 }
 
 /// Calls a C function described by `c` with raw 64-bit arguments.
@@ -511,62 +504,165 @@ fn interpreter_supports_call(c: &CallDescr) -> bool {
 /// `c.ret`, and the compile step must have rejected signatures not handled
 /// here.
 unsafe fn call(c: &CallDescr, args: &[u64]) -> u64 {
-    use Type::*;
+    // SAFETY: the caller's contract.
+    unsafe { dispatch(c, Some(args)) }.unwrap_or(0)
+}
+
+/// The call shapes the IR interpreter handles: up to six integer or
+/// reference arguments, and the mixes of integers and floats the
+/// interpreters' helpers use (comparisons of an integer with a float,
+/// stores of a float, float math). With `args` None, only says whether
+/// `c`'s shape is handled (Some(0)) or not (None); with arguments, calls
+/// the function.
+///
+/// # Safety
+/// With arguments: `c.addr` must be an `extern "C"` function taking
+/// `c.args` and returning `c.ret`.
+unsafe fn dispatch(c: &CallDescr, args: Option<&[u64]>) -> Option<u64> {
+    // The shape: which arguments are floats (integers and references both
+    // travel in 64-bit integer registers), and whether the result is one.
+    let mut shape = [false; 6];
+    if c.args.len() > shape.len() {
+        return None;
+    }
+    for (s, t) in shape.iter_mut().zip(c.args.iter()) {
+        *s = *t == Type::Float;
+    }
+    let shape = &shape[..c.args.len()];
+    let float_ret = c.ret == Type::Float;
     let f = c.addr;
-    let fa = |i: usize| f64::from_bits(args[i]);
-    // SAFETY: per the contract above, `f` has exactly the transmuted
-    // signature in each arm (integers and references are both passed in
-    // 64-bit integer registers).
-    unsafe {
-        macro_rules! ret {
-            ($e:expr, $fty:ty) => {{
-                let g: $fty = std::mem::transmute::<usize, $fty>(f);
-                $e(g)
-            }};
+    macro_rules! arm {
+        // One shape: argument names with their Rust types, the result type
+        // and how its bits are taken.
+        ($($a:ident: $t:ty),* => $r:ty, $bits:expr) => {{
+            let Some(args) = args else { return Some(0) };
+            let mut it = args.iter().copied();
+            $(
+                let $a: $t = <$t as FromBits>::from_bits(it.next().unwrap_or(0));
+            )*
+            // (Also keeps `it` used in the arms without arguments.)
+            debug_assert!(it.next().is_none(), "more arguments than the descriptor's");
+            // SAFETY: the caller's contract: `f` is an `extern "C"`
+            // function with exactly this signature (this arm was chosen by
+            // the descriptor's argument and result types).
+            let g: extern "C" fn($($t),*) -> $r = unsafe { std::mem::transmute::<usize, extern "C" fn($($t),*) -> $r>(f) };
+            let r = g($($a),*);
+            Some($bits(r))
+        }};
+    }
+    let int = |r: u64| r;
+    let flt = |r: f64| r.to_bits();
+    const F: bool = true;
+    const I: bool = false;
+    match (shape, float_ret) {
+        ([], false) => arm!(=> u64, int),
+        ([I], false) => arm!(a: u64 => u64, int),
+        ([I, I], false) => arm!(a: u64, b: u64 => u64, int),
+        ([I, I, I], false) => arm!(a: u64, b: u64, c: u64 => u64, int),
+        ([I, I, I, I], false) => arm!(a: u64, b: u64, c: u64, d: u64 => u64, int),
+        ([I, I, I, I, I], false) => arm!(a: u64, b: u64, c: u64, d: u64, e: u64 => u64, int),
+        ([I, I, I, I, I, I], false) => {
+            arm!(a: u64, b: u64, c: u64, d: u64, e: u64, g6: u64 => u64, int)
         }
-        let int_args = c.args.iter().all(|t| *t != Float);
-        let r_float = c.ret == Float;
-        match (c.args.len(), int_args, r_float) {
-            (0, _, false) => ret!(|g: extern "C" fn() -> u64| g(), extern "C" fn() -> u64),
-            (1, true, false) => ret!(
-                |g: extern "C" fn(u64) -> u64| g(args[0]),
-                extern "C" fn(u64) -> u64
-            ),
-            (2, true, false) => ret!(
-                |g: extern "C" fn(u64, u64) -> u64| g(args[0], args[1]),
-                extern "C" fn(u64, u64) -> u64
-            ),
-            (3, true, false) => ret!(
-                |g: extern "C" fn(u64, u64, u64) -> u64| g(args[0], args[1], args[2]),
-                extern "C" fn(u64, u64, u64) -> u64
-            ),
-            (4, true, false) => ret!(
-                |g: extern "C" fn(u64, u64, u64, u64) -> u64| g(args[0], args[1], args[2], args[3]),
-                extern "C" fn(u64, u64, u64, u64) -> u64
-            ),
-            (0, _, true) => ret!(
-                |g: extern "C" fn() -> f64| g().to_bits(),
-                extern "C" fn() -> f64
-            ),
-            (1, true, true) => ret!(
-                |g: extern "C" fn(u64) -> f64| g(args[0]).to_bits(),
-                extern "C" fn(u64) -> f64
-            ),
-            (1, false, true) => ret!(
-                |g: extern "C" fn(f64) -> f64| g(fa(0)).to_bits(),
-                extern "C" fn(f64) -> f64
-            ),
-            (1, false, false) => ret!(
-                |g: extern "C" fn(f64) -> u64| g(fa(0)),
-                extern "C" fn(f64) -> u64
-            ),
-            (2, false, true) if c.args[..] == [Float, Float] => {
-                ret!(
-                    |g: extern "C" fn(f64, f64) -> f64| g(fa(0), fa(1)).to_bits(),
-                    extern "C" fn(f64, f64) -> f64
-                )
-            }
-            _ => 0,
+        ([F], false) => arm!(a: f64 => u64, int),
+        ([F, F], false) => arm!(a: f64, b: f64 => u64, int),
+        ([I, F], false) => arm!(a: u64, b: f64 => u64, int),
+        ([F, I], false) => arm!(a: f64, b: u64 => u64, int),
+        ([I, I, F], false) => arm!(a: u64, b: u64, c: f64 => u64, int),
+        ([I, I, I, F], false) => arm!(a: u64, b: u64, c: u64, d: f64 => u64, int),
+        ([], true) => arm!(=> f64, flt),
+        ([I], true) => arm!(a: u64 => f64, flt),
+        ([I, I], true) => arm!(a: u64, b: u64 => f64, flt),
+        ([I, I, I], true) => arm!(a: u64, b: u64, c: u64 => f64, flt),
+        ([F], true) => arm!(a: f64 => f64, flt),
+        ([F, F], true) => arm!(a: f64, b: f64 => f64, flt),
+        _ => None,
+    }
+}
+
+/// A call argument from its raw 64-bit trace value.
+trait FromBits {
+    fn from_bits(bits: u64) -> Self;
+}
+impl FromBits for u64 {
+    fn from_bits(bits: u64) -> u64 {
+        bits
+    }
+}
+impl FromBits for f64 {
+    fn from_bits(bits: u64) -> f64 {
+        f64::from_bits(bits)
+    }
+}
+
+#[cfg(test)]
+mod call_shape_tests {
+    use super::*;
+    use crate::ir::{EffectKind, Effects};
+
+    fn descr(addr: usize, args: &[Type], ret: Type) -> CallDescr {
+        CallDescr {
+            name: "f".into(),
+            addr,
+            args: args.to_vec().into(),
+            ret,
+            effects: Effects {
+                kind: EffectKind::Pure,
+                can_raise: false,
+            },
         }
+    }
+
+    extern "C" fn five(a: u64, b: u64, c: u64, d: u64, e: u64) -> u64 {
+        a + 10 * b + 100 * c + 1000 * d + 10000 * e
+    }
+    extern "C" fn int_lt_float(i: i64, f: f64) -> u64 {
+        ((i as f64) < f) as u64
+    }
+    extern "C" fn float_lt_int(f: f64, i: i64) -> u64 {
+        (f < i as f64) as u64
+    }
+    extern "C" fn store_float(t: u64, k: u64, v: f64) -> u64 {
+        t + k + v as u64
+    }
+    extern "C" fn store_float_at(t: u64, kt: u64, k: u64, v: f64) -> u64 {
+        t * kt * k + v as u64
+    }
+    extern "C" fn three_to_float(a: u64, b: u64, c: u64) -> f64 {
+        (a + b + c) as f64 / 2.0
+    }
+
+    fn run(c: &CallDescr, args: &[u64]) -> u64 {
+        assert!(interpreter_supports_call(c), "{c:?}");
+        // SAFETY: each descriptor above names a function of its signature.
+        unsafe { call(c, args) }
+    }
+
+    #[test]
+    fn mixed_and_wide_call_shapes() {
+        use Type::{Float, Int, Ref};
+        let f = |x: f64| x.to_bits();
+        let c = descr(five as *const () as usize, &[Ref, Int, Ref, Int, Int], Int);
+        assert_eq!(run(&c, &[1, 2, 3, 4, 5]), 54321);
+        let c = descr(int_lt_float as *const () as usize, &[Int, Float], Int);
+        assert_eq!(run(&c, &[2, f(2.5)]), 1);
+        assert_eq!(run(&c, &[3, f(2.5)]), 0);
+        let c = descr(float_lt_int as *const () as usize, &[Float, Int], Int);
+        assert_eq!(run(&c, &[f(2.5), 3]), 1);
+        let c = descr(store_float as *const () as usize, &[Ref, Int, Float], Int);
+        assert_eq!(run(&c, &[100, 20, f(3.0)]), 123);
+        let c = descr(store_float_at as *const () as usize, &[Ref, Int, Ref, Float], Int);
+        assert_eq!(run(&c, &[2, 3, 4, f(5.0)]), 29);
+        let c = descr(three_to_float as *const () as usize, &[Ref, Int, Int], Float);
+        assert_eq!(f64::from_bits(run(&c, &[1, 2, 4])), 3.5);
+    }
+
+    #[test]
+    fn unsupported_shapes_are_refused_before_running() {
+        use Type::{Float, Int};
+        let c = descr(0, &[Float, Float, Float], Int);
+        assert!(!interpreter_supports_call(&c));
+        let c = descr(0, &[Int; 7], Int);
+        assert!(!interpreter_supports_call(&c));
     }
 }
