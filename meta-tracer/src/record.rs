@@ -227,6 +227,13 @@ pub struct Recorder<G> {
     current: u32,
     limit: usize,
     pub(crate) aborted: Option<AbortReason>,
+    /// Bumped whenever the written slots as of the current instruction's
+    /// start may have changed (a write, `forget`, an instruction boundary
+    /// after writes).
+    generation: u64,
+    /// The last snapshot taken, with the generation and instruction it was
+    /// taken at: a guard with nothing written since shares it.
+    last_snapshot: Option<(u64, u32, SnapshotId)>,
 }
 
 impl<G: Copy + Eq + Hash> Recorder<G> {
@@ -242,6 +249,8 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
             current: 0,
             limit,
             aborted: None,
+            generation: 0,
+            last_snapshot: None,
         };
         r.current = r.green_id(start);
         r
@@ -279,6 +288,7 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
         let inputs: Vec<u32> = self.trace.inputs.iter().map(|i| i.slot).collect();
         self.shadow
             .retain(|&slot, _| slot < from || slot >= to || inputs.contains(&slot));
+        self.generation += 1;
     }
 
     fn green_id(&mut self, g: G) -> u32 {
@@ -326,7 +336,22 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
     }
 
     /// The shadow frame as of the start of the current instruction.
+    /// Consecutive guards with nothing written in between (several guards
+    /// of one instruction, or instructions that only read) share one
+    /// snapshot, as LuaJIT's do: fewer snapshots to build, optimize and
+    /// store, and one exit block for all of them.
     fn snapshot(&mut self) -> SnapshotId {
+        if let Some((generation, green, id)) = self.last_snapshot {
+            if generation == self.generation && green == self.current {
+                return id;
+            }
+        }
+        let id = self.build_snapshot();
+        self.last_snapshot = Some((self.generation, self.current, id));
+        id
+    }
+
+    fn build_snapshot(&mut self) -> SnapshotId {
         let mut state: HashMap<u32, ShadowSlot, FxBuild> = self.shadow.clone();
         for (slot, old) in self.undo.iter().rev() {
             match old {
@@ -448,7 +473,12 @@ impl<G: Copy + Eq + Hash> Tracer<G> for Recorder<G> {
 
     fn at(&mut self, green: G) {
         self.current = self.green_id(green);
-        self.undo.clear();
+        if !self.undo.is_empty() {
+            // The previous instruction's writes now belong to the state
+            // at an instruction start.
+            self.generation += 1;
+            self.undo.clear();
+        }
     }
 
     fn read(&mut self, slot: u32, tag: u8, ty: Type) -> Operand {
@@ -480,6 +510,7 @@ impl<G: Copy + Eq + Hash> Tracer<G> for Recorder<G> {
         if !self.undo.iter().any(|(s, _)| *s == slot) {
             self.undo.push((slot, self.shadow.get(&slot).copied()));
         }
+        self.generation += 1;
         self.shadow.insert(
             slot,
             ShadowSlot {
@@ -582,6 +613,51 @@ mod tests {
         assert_eq!(
             t.to_text(),
             "trace t\nlabel i0=s0:0, i1=s1:0, i4=s2:0\n; @0\ni2 = int_add i0, i1\n; @1\ni3 = int_lt i2, 100\nguard_true i3 [@1 s0:0=i2 s2:0=i4]\n; @2\njump i2, i1, i2\n"
+        );
+    }
+
+    #[test]
+    fn guards_with_nothing_written_between_share_a_snapshot() {
+        let mut r = Recorder::new(0u32, "t".into(), 100);
+        r.at(0);
+        let x = r.read(0, 0, Type::Int);
+        let one = r.op(Opcode::IntAdd, &[x, Operand::Int(1)]);
+        r.write(0, 0, one);
+        r.at(1);
+        // Two guards of one instruction: one snapshot.
+        let c1 = r.op(Opcode::IntLt, &[one, Operand::Int(100)]);
+        r.branch(c1, true);
+        let c2 = r.op(Opcode::IntGt, &[one, Operand::Int(-100)]);
+        r.branch(c2, true);
+        // A write, then a guard in the same instruction: it still resumes
+        // at the instruction's start, with the same slots.
+        r.write(1, 0, one);
+        let c3 = r.op(Opcode::IntNe, &[one, Operand::Int(7)]);
+        r.branch(c3, true);
+        // The next instruction sees the write: a new snapshot.
+        r.at(2);
+        let c4 = r.op(Opcode::IntNe, &[one, Operand::Int(8)]);
+        r.branch(c4, true);
+        let (t, _) = r.close().unwrap();
+        let snaps: Vec<u32> = t
+            .ops
+            .iter()
+            .filter_map(|o| o.snapshot)
+            .map(|s| s.0)
+            .collect();
+        assert_eq!(snaps, vec![0, 0, 1, 2], "{}", t.to_text());
+        assert_eq!(t.snapshots.len(), 3);
+        // The write to slot 1 in instruction @1 is not in its snapshots
+        // (they hold the slot's entry value, a loop-carried input since the
+        // loop writes it); the next instruction's is.
+        let text = t.to_text();
+        assert!(
+            text.contains("guard_true i4 [@1 s0:0=i1 s1:0=i6]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("guard_true i5 [@2 s0:0=i1 s1:0=i1]"),
+            "{text}"
         );
     }
 
