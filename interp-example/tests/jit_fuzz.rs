@@ -61,8 +61,10 @@ fn program(seed: u64) -> String {
                 // loops of varying length inside a callee (unrolled into
                 // the caller's trace, which guards their trip counts)
                 11 => "local s = 0 for j = 1, x % 5 do s = s + j end x = x + s".to_string(),
-                12 => "local k = 0 while true do k = k + 1 if k > x % 4 then break end end x = x + k"
-                    .to_string(),
+                12 => {
+                    "local k = 0 while true do k = k + 1 if k > x % 4 then break end end x = x + k"
+                        .to_string()
+                }
                 _ if r.below(5) == 0 => "y = tostring(x)".to_string(),
                 _ => "y = x * 3".to_string(),
             };
@@ -82,11 +84,26 @@ fn program(seed: u64) -> String {
 }
 
 fn run(path: &std::path::Path, args: &[&str]) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_interp-example"))
+    // Each program runs in well under a second: a run that takes a minute
+    // is a JIT bug that loops (a wrong resume point), reported as such
+    // rather than hanging the test suite.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_interp-example"))
         .args(args)
         .arg(path)
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("interp-example runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().expect("waits").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{} {args:?} ran for over 60 s", path.display());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let o = child.wait_with_output().expect("output");
     format!(
         "status {:?}\n{}{}",
         o.status.code(),
