@@ -90,7 +90,9 @@ def cell(bench, impl):
 
 def pct(ratio):
     d = (ratio - 1) * 100
-    return "%+.2f%%" % d if abs(d) >= 0.1 else "%+.3f%%" % d
+    if abs(d) >= 0.1:
+        return "%+.2f%%" % d
+    return "%+.3f%%" % d if abs(d) >= 0.001 else "%+.5f%%" % d
 
 
 def fmt_ratio(x):
@@ -262,9 +264,11 @@ def render(benches, meta, json_path, md_path):
             detail = " on all %d benchmarks" % len(measured)
         L.append("- Verdict: **%s**%s." % (verdict, detail))
         uncounted = [(n, r) for n, r in above if n not in slower]
+        excess_of = {b["name"]: ok_count(b, "jit") - ok_count(b, "nojit") for b in measured}
         if uncounted:
             L.append("- More instructions with the JIT but within the rule's allowance (not counted): " + ", ".join(
-                "%s %.4f (%s)" % (n, r, pct(r)) for n, r in sorted(uncounted, key=lambda t: -t[1])) + ".")
+                "%s %.7f (+%s instructions)" % (n, r, format(excess_of[n], ","))
+                for n, r in sorted(uncounted, key=lambda t: -t[1])) + ".")
         elif not above:
             L.append("- No benchmark executes more instructions with the JIT than without.")
         below = sorted((b["ratios"]["jit/nojit"], b["name"]) for b in measured if b["ratios"]["jit/nojit"] < 1.0)

@@ -92,6 +92,36 @@ def fmt_ratio(x):
     return "—" if x is None else "%.2fx" % x
 
 
+
+def icount_line(L, icount_json, md_path, sizes):
+    """Appends the instruction-count verdict of `icount_json` (icount.sh's raw data), if it exists."""
+    if not os.path.exists(icount_json):
+        return
+    try:
+        icount = json.load(open(icount_json))
+    except (OSError, ValueError):
+        return
+    if not icount.get("verdict"):
+        return
+    v = icount["verdict"]
+    im = icount.get("meta", {})
+    md_dir = os.path.dirname(os.path.abspath(md_path))
+    link_path = os.path.relpath(os.path.join(os.path.dirname(os.path.abspath(icount_json)), "ICOUNT.md"), md_dir)
+    link = "[%s](%s)" % (link_path, link_path)
+    g = icount.get("geomeans", {})
+    extra = []
+    for key, label in (("nojit/lua54", "no-JIT / lua5.4"), ("jit/nojit", "JIT / no-JIT")):
+        if g.get(key, {}).get("geomean"):
+            extra.append("%s %.3f" % (label, g[key]["geomean"]))
+    slower_ic = v.get("slower", v.get("beyond_tolerance", []))
+    tol = v.get("tolerance_percent", 0)
+    L.append("- By instruction counts (%s: callgrind, %s, commit `%s`, %s%s; repeatable, so small "
+             "differences are real): JIT on never slower than JIT off **%s**%s; geometric means %s." % (
+                 link, sizes, im.get("commit", "?"), im.get("date", "?"),
+                 ", tolerance %g%%" % tol if tol else "", v.get("result", "?"),
+                 (" (more instructions with the JIT on %s)" % ", ".join(slower_ic)) if slower_ic else "",
+                 ", ".join(extra) or "—"))
+
 def main():
     if sys.argv[1] == "--from-json":
         # re-render RESULTS.md from an existing results.json, optionally with a new note:
@@ -295,28 +325,11 @@ def render(benches, meta, json_path, md_path, icount_json=""):
             L.append("  Median JIT / no-JIT above 1.00x but within the spread (not counted): %s." % ", ".join(
                 "%s %.2fx (spread %.0f%%)" % (k, r, judged[k]["spread"] * 100) for r, k in reversed(within)))
         L.append("  Rule: " + NOISE_RULE + " See the table below.")
-    icount = None
-    if icount_json and os.path.exists(icount_json):
-        try:
-            icount = json.load(open(icount_json))
-        except (OSError, ValueError):
-            icount = None
-    if icount and icount.get("verdict"):
-        v = icount["verdict"]
-        im = icount.get("meta", {})
-        same_dir = os.path.dirname(os.path.abspath(icount_json)) == os.path.dirname(os.path.abspath(md_path))
-        link = "[ICOUNT.md](ICOUNT.md)" if same_dir else "`%s`" % os.path.join(os.path.dirname(icount_json), "ICOUNT.md")
-        g = icount.get("geomeans", {})
-        extra = []
-        for key, label in (("nojit/lua54", "no-JIT / lua5.4"), ("jit/nojit", "JIT / no-JIT")):
-            if g.get(key, {}).get("geomean"):
-                extra.append("%s %.3f" % (label, g[key]["geomean"]))
-        slower_ic = v.get("slower", v.get("beyond_tolerance", []))
-        L.append("- By instruction counts (%s: callgrind, reduced sizes, commit `%s`, %s; repeatable, so small "
-                 "differences are real): JIT on never slower than JIT off **%s**%s; geometric means %s." % (
-                     link, im.get("commit", "?"), im.get("date", "?"), v.get("result", "?"),
-                     (" (more instructions with the JIT on %s)" % ", ".join(slower_ic)) if slower_ic else "",
-                     ", ".join(extra) or "—"))
+    if icount_json:
+        # the reduced-size run, and a default-size run kept beside it
+        icount_line(L, icount_json, md_path, "reduced sizes")
+        icount_line(L, os.path.join(os.path.dirname(icount_json), "default-sizes", "icount.json"), md_path,
+                    "default sizes, the benchmarks measured there")
     L.append("")
     if judged:
         L.append("## JIT vs no-JIT, noise-aware (wall clock)")

@@ -651,9 +651,17 @@ mod call_shape_tests {
         assert_eq!(run(&c, &[f(2.5), 3]), 1);
         let c = descr(store_float as *const () as usize, &[Ref, Int, Float], Int);
         assert_eq!(run(&c, &[100, 20, f(3.0)]), 123);
-        let c = descr(store_float_at as *const () as usize, &[Ref, Int, Ref, Float], Int);
+        let c = descr(
+            store_float_at as *const () as usize,
+            &[Ref, Int, Ref, Float],
+            Int,
+        );
         assert_eq!(run(&c, &[2, 3, 4, f(5.0)]), 29);
-        let c = descr(three_to_float as *const () as usize, &[Ref, Int, Int], Float);
+        let c = descr(
+            three_to_float as *const () as usize,
+            &[Ref, Int, Int],
+            Float,
+        );
         assert_eq!(f64::from_bits(run(&c, &[1, 2, 4])), 3.5);
     }
 
