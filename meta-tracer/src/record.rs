@@ -352,21 +352,33 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
     }
 
     fn build_snapshot(&mut self) -> SnapshotId {
-        let mut state: HashMap<u32, ShadowSlot, FxBuild> = self.shadow.clone();
-        for (slot, old) in self.undo.iter().rev() {
-            match old {
-                Some(s) => state.insert(*slot, *s),
-                None => state.remove(slot),
-            };
-        }
-        let mut slots: Vec<SlotValue> = state
-            .into_iter()
+        // Each written slot's value at the start of the current
+        // instruction: its undo entry if the instruction wrote it (one per
+        // slot), else its shadow value; slots forgotten during the
+        // instruction come back from their undo entries.
+        let undone = |slot: u32| {
+            self.undo
+                .iter()
+                .find(|(u, _)| *u == slot)
+                .map(|(_, old)| *old)
+        };
+        let value = |slot: u32, s: ShadowSlot| SlotValue {
+            slot,
+            tag: s.tag,
+            value: ResumeValue::Op(s.value),
+        };
+        let mut slots: Vec<SlotValue> = self
+            .shadow
+            .iter()
+            .filter_map(|(&slot, s)| undone(slot).unwrap_or(Some(*s)).map(|s| (slot, s)))
+            .chain(
+                self.undo
+                    .iter()
+                    .filter(|(slot, _)| !self.shadow.contains_key(slot))
+                    .filter_map(|(slot, old)| old.map(|s| (*slot, s))),
+            )
             .filter(|(_, s)| s.written)
-            .map(|(slot, s)| SlotValue {
-                slot,
-                tag: s.tag,
-                value: ResumeValue::Op(s.value),
-            })
+            .map(|(slot, s)| value(slot, s))
             .collect();
         slots.sort_by_key(|s| s.slot);
         self.trace.snapshots.push(Snapshot {
