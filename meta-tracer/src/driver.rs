@@ -207,15 +207,11 @@ impl<G: Green> JitDriver<G> {
     /// Called by the interpreter at a loop header in plain mode.
     #[inline]
     pub fn can_enter_jit(&mut self, green: G, frame: &mut dyn RedFrame) -> Enter<G> {
-        if !self.config.enabled {
-            return Enter::Interpret;
-        }
         // Fast path: a shared hot counter, no map lookup (see `warmup`).
-        let slot = hot_slot(&green);
-        if self.hot.count_down(slot) {
+        if self.count_pass(&green) {
             return Enter::Interpret;
         }
-        self.can_enter_jit_slow(green, slot, frame)
+        self.enter_counted(green, frame)
     }
 
     /// The fast path of [`JitDriver::can_enter_jit`] alone: counts a pass
@@ -321,7 +317,7 @@ impl<G: Green> JitDriver<G> {
             // Sampled at the loop's last iteration: record again at its
             // next pass (the interpreter judges repeated samples of a
             // loop that keeps ending at once).
-            state.counter = i64::from(self.config.threshold.max(1) - 1);
+            state.retry_at_next_pass(self.config.threshold);
             self.hot.reset(hot_slot(&start), 1);
             false
         } else {

@@ -336,10 +336,10 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
     }
 
     /// The shadow frame as of the start of the current instruction.
-    /// Consecutive guards with nothing written in between (several guards
-    /// of one instruction, or instructions that only read) share one
-    /// snapshot, as LuaJIT's do: fewer snapshots to build, optimize and
-    /// store, and one exit block for all of them.
+    /// Guards of one instruction with nothing written in between share
+    /// one snapshot, as LuaJIT's do: fewer snapshots to build, optimize
+    /// and store, and one exit block for all of them. (Guards of different
+    /// instructions resume at different places, so never share.)
     fn snapshot(&mut self) -> SnapshotId {
         if let Some((generation, green, id)) = self.last_snapshot {
             if generation == self.generation && green == self.current {
@@ -362,11 +362,6 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
                 .find(|(u, _)| *u == slot)
                 .map(|(_, old)| *old)
         };
-        let value = |slot: u32, s: ShadowSlot| SlotValue {
-            slot,
-            tag: s.tag,
-            value: ResumeValue::Op(s.value),
-        };
         let mut slots: Vec<SlotValue> = self
             .shadow
             .iter()
@@ -378,7 +373,11 @@ impl<G: Copy + Eq + Hash> Recorder<G> {
                     .filter_map(|(slot, old)| old.map(|s| (*slot, s))),
             )
             .filter(|(_, s)| s.written)
-            .map(|(slot, s)| value(slot, s))
+            .map(|(slot, s)| SlotValue {
+                slot,
+                tag: s.tag,
+                value: ResumeValue::Op(s.value),
+            })
             .collect();
         slots.sort_by_key(|s| s.slot);
         self.trace.snapshots.push(Snapshot {

@@ -184,6 +184,12 @@ impl LoopState {
         }
     }
 
+    /// Makes the next pass hot (counted exactly or on a trip), with no
+    /// back-off: after a recording that sampled the loop's last iteration.
+    pub fn retry_at_next_pass(&mut self, threshold: u32) {
+        self.counter = i64::from(threshold.max(1) - 1);
+    }
+
     /// Records an aborted recording; true if the location is now
     /// blacklisted.
     pub fn abort(&mut self, threshold: u32, max_aborts: u32) -> bool {

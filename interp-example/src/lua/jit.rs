@@ -589,12 +589,14 @@ impl LuaJit {
         }
     }
 
-    /// A recording of the loop at `start` ended because the loop did (see
+    /// Abandons `rec`, stopped at `at` because its loop ended (see
     /// `AbortReason::LeftLoop`): the driver records again at the loop's
     /// next pass; a second such sample in a row (no recording closed in
     /// between) says the loop runs an iteration or two per entry, too few
     /// for compiled code to pay for entering it, and gives it up.
-    fn note_left_loop(&mut self, start: Green) {
+    fn left_loop(&mut self, rec: Box<Recorder<Green>>, at: Green) {
+        let start = rec.start();
+        self.abandon(rec, AbortReason::LeftLoop, at);
         if !self.short.insert(start) {
             self.short.remove(&start);
             self.mark_dead(start, "too few iterations per entry");
@@ -1208,9 +1210,7 @@ fn record_loop(
             if frames.is_empty() && matches!(instr, Some(Instr::Return(..) | Instr::TailCall(..))) {
                 // A `return` out of the loop: the loop ended while it was
                 // recorded.
-                let start = rec.start();
-                jit.abandon(rec.inner, AbortReason::LeftLoop, (rec.gid, pc as u32));
-                jit.note_left_loop(start);
+                jit.left_loop(rec.inner, (rec.gid, pc as u32));
                 return Stop::Abandoned(pc);
             }
             let never = instr.is_some_and(|i| match i {
@@ -1302,9 +1302,7 @@ fn record_loop(
         if frames.is_empty() && !(header..=body_end).contains(&next) {
             // The loop ended while it was recorded (its exit test or a
             // `break` jumped out of its body).
-            let start = rec.start();
-            jit.abandon(rec.inner, AbortReason::LeftLoop, (rec.gid, pc as u32));
-            jit.note_left_loop(start);
+            jit.left_loop(rec.inner, (rec.gid, pc as u32));
             return Stop::Abandoned(next);
         }
         if next <= pc && !frames.is_empty() {
